@@ -1,0 +1,1 @@
+"""Root conftest: pytest loads meshcert's plugin for every run in this tree."""

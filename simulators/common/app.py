@@ -1,0 +1,212 @@
+"""The app factory every simulator is built with.
+
+It adds what all simulators share: problem+json for every error (the framework's own 404/405/422
+included), request ids, a JSON access log, a body-size limit, a JSON-only rule for request bodies,
+and ``GET /health``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from simulators.common.auth import Authenticator
+from simulators.common.problems import Problem, standard_problem
+from simulators.common.settings import Settings
+
+HARNESS_VERSION = "0.1.0"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+access_logger = logging.getLogger("meshcert.access")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class EdgeMiddleware:
+    """Request id, access log, body limit and media-type check, as plain ASGI (cheap per call)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, log: bool) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status_holder = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"],
+                                      (b"x-request-id", request_id.encode("ascii"))]
+            await send(message)
+
+        try:
+            early = await self._early_problem(scope, headers, receive)
+            if isinstance(early, Problem):
+                await early.response(scope["path"], request_id)(scope, receive, send_with_id)
+            else:
+                await self.app(scope, early, send_with_id)
+        finally:
+            if self.log:
+                self._log(scope, request_id, status_holder[0], started)
+
+    async def _early_problem(self, scope: Scope, headers: dict[str, str],
+                             receive: Receive) -> Problem | Receive:
+        """Read a request body up front (bounded) so oversize and non-JSON fail cleanly."""
+        if scope["method"] not in _BODY_METHODS:
+            return receive
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return standard_problem(413, f"the limit is {self.max_body_bytes} bytes",
+                                    limit_bytes=self.max_body_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return standard_problem(413, f"the limit is {self.max_body_bytes} bytes",
+                                        limit_bytes=self.max_body_bytes)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and not _is_json(headers.get("content-type", "")):
+            return standard_problem(415, "request bodies must be application/json",
+                                    accepted=["application/json"])
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    @staticmethod
+    def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
+        state = scope.get("state", {})
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "request_id": request_id,
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 3),
+            "client": state.get("client_id"),
+        }
+        access_logger.info(json.dumps(record, ensure_ascii=False))
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return exc.response(request.url.path, _request_id(request))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    problem = standard_problem(exc.status_code, detail)
+    if exc.headers:
+        problem.headers.update(exc.headers)
+    return problem.response(request.url.path, _request_id(request))
+
+
+def _error_entry(error: dict[str, Any]) -> dict[str, Any]:
+    return {"location": [str(p) for p in error.get("loc", ())], "message": error.get("msg", ""),
+            "kind": error.get("type", "")}
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_error_entry(e) for e in exc.errors()]
+    detail = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5])
+    return standard_problem(422, detail, errors=errors).response(request.url.path,
+                                                                 _request_id(request))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    logging.getLogger("meshcert").exception("unhandled error", exc_info=exc)
+    return standard_problem(500, "an internal error occurred; see the simulator log").response(
+        request.url.path, _request_id(request))
+
+
+def configure_logging() -> None:
+    """Access log as one JSON object a line on stderr (the process backend files it)."""
+    if not access_logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_logger.addHandler(handler)
+        access_logger.setLevel(logging.INFO)
+        access_logger.propagate = False
+
+
+def build_app(settings: Settings, *, title: str, description: str, version: str = "1.0.0",
+              on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """A FastAPI app with the shared edge behaviour; the simulator adds its routes to it."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        if on_shutdown:
+            on_shutdown()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.authenticator = Authenticator(settings.topology)
+    app.state.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+    if settings.access_log:
+        configure_logging()
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
+                       log=settings.access_log)
+
+    @app.get("/health", tags=["health"], summary="Liveness and identity of this simulator",
+             operation_id="getHealth")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "simulator": settings.name,
+                             "kind": settings.spec.kind, "version": version,
+                             "harness_version": HARNESS_VERSION,
+                             "started_at": app.state.started_at})
+
+    return app

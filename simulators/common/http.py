@@ -1,0 +1,93 @@
+"""Request bodies and documented responses for simulator routes.
+
+Bodies are validated from the raw JSON bytes (``model_validate_json``): strict models then accept
+ISO date strings, as JSON has no date type, and still refuse a number where a date belongs.
+FastAPI's own body parameters validate the decoded Python objects, where strict mode refuses
+every date string; so routes take bodies through :func:`json_body` and document them with
+:func:`body_doc`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
+
+M = TypeVar("M", bound=BaseModel)
+_REF = "#/components/schemas/{model}"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "description": "Stable URI naming the kind of problem"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for errors (problem+json), including a default."""
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    out: dict[int | str, dict[str, Any]] = {
+        s: {"description": "Problem details (RFC 9457)", "content": content} for s in statuses}
+    out["default"] = {"description": "Problem details (RFC 9457)", "content": content}
+    return out
+
+
+async def json_body(request: Request, model: type[M]) -> M:
+    """Validate the request body against ``model``; a 400/422 problem says what is wrong."""
+    raw = await request.body()
+    if not raw:
+        raise Problem(400, "missing-body", "Request body required",
+                      f"send a JSON object matching {model.__name__}")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{"location": ["body", *map(str, e["loc"])], "message": e["msg"],
+                   "kind": e["type"]} for e in exc.errors(include_input=False)]
+        if errors and errors[0]["kind"] == "json_invalid":
+            raise Problem(400, "malformed-json", "Body is not valid JSON",
+                          errors[0]["message"]) from None
+        detail = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5])
+        raise Problem(422, "validation-error", "Request failed validation", detail,
+                      errors=errors) from None
+
+
+def body_doc(model: type[BaseModel], app_models: list[type[BaseModel]]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON body read with :func:`json_body`."""
+    app_models.append(model)
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": _REF.format(model=model.__name__)}}}}}
+
+
+def install_openapi(app: FastAPI, body_models: list[type[BaseModel]]) -> None:
+    """Generate the document once, adding the body models and the Problem schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for model in body_models:
+            schema = model.model_json_schema(ref_template=_REF)
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+        doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        doc["security"] = [{"bearer": []}]
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,48 @@
+"""Settings of one simulator process: its entry in a topology, plus environment overrides."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulators.common.topology import SimulatorSpec, Topology, load_topology
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an app factory needs; build it with :meth:`from_env` or directly in tests."""
+
+    name: str
+    topology: Topology
+    data_dir: Path
+    max_body_bytes: int = MIB
+    # FULL survives power loss; NORMAL survives a killed process (what the container tests do).
+    sqlite_synchronous: str = "FULL"
+    access_log: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> SimulatorSpec:
+        return self.topology.simulator(self.name)
+
+    @classmethod
+    def from_env(cls, name: str | None = None, topology_path: Path | None = None,
+                 data_dir: Path | None = None) -> Settings:
+        """Read ``MESHCERT_TOPOLOGY``, ``MESHCERT_SIMULATOR``, ``MESHCERT_DATA_DIR``,
+        ``MESHCERT_MAX_BODY_BYTES``, ``MESHCERT_SQLITE_SYNCHRONOUS``; arguments win."""
+        env = os.environ
+        topo_path = topology_path or (Path(env["MESHCERT_TOPOLOGY"])
+                                      if env.get("MESHCERT_TOPOLOGY") else None)
+        topology = load_topology(topo_path)
+        name = name or env.get("MESHCERT_SIMULATOR") or next(iter(topology.simulators))
+        topology.simulator(name)  # fail early with the list of known names
+        return cls(
+            name=name,
+            topology=topology,
+            data_dir=Path(data_dir or env.get("MESHCERT_DATA_DIR") or ".meshcert/data"),
+            max_body_bytes=int(env.get("MESHCERT_MAX_BODY_BYTES", MIB)),
+            sqlite_synchronous=env.get("MESHCERT_SQLITE_SYNCHRONOUS", "FULL"),
+        )

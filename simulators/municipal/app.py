@@ -1,0 +1,221 @@
+"""The resident-registry simulator (住民記録システム): the standard linkage API of the
+municipalities one process hosts, keyed by local government code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path as PathParam, Query
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulators.common.app import build_app
+from simulators.common.auth import ADMIN_ROLE, Caller, require
+from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
+from simulators.common.settings import Settings
+from simulators.common.storage import Database
+from simulators.municipal import moveout
+from simulators.municipal.models import (
+    ATENA,
+    JUMINHYO,
+    LG_CODE,
+    ChangePage,
+    Household,
+    Model,
+    MoveoutNotification,
+    MoveoutState,
+    MoveoutTransition,
+    MovementRequest,
+    MovementResult,
+    Resident,
+)
+from simulators.municipal.movements import apply_movement
+from simulators.municipal.registry import SCHEMA, Actor, Registry
+from simulators.municipal.seeding import SeedRequest, SeedResult, seed
+
+MYNUMBER_ROLE = "registry:read-mynumber"
+
+LgCode = Annotated[str, PathParam(pattern=LG_CODE, description="全国地方公共団体コード (6 digits)")]
+AtenaPath = Annotated[str, PathParam(pattern=ATENA, description="宛名番号 (10 digits)")]
+SetaiPath = Annotated[str, PathParam(pattern=ATENA, description="世帯番号 (10 digits)")]
+AppIdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+
+class AuditEntryOut(Model):
+    scope: str
+    seq: int
+    at: str
+    operator: str
+    action: str
+    target: str
+    mynumber_accessed: bool
+    request_id: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Model):
+    entries: list[AuditEntryOut]
+    next_after: int
+    has_more: bool
+
+
+class ChainCheckOut(Model):
+    valid: bool
+    entries: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str | None
+
+
+def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
+    """Send ``content`` after validating it against the documented model; fields the record
+    does not have (a My Number the caller may not see) are left out, not sent as null."""
+    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False))
+    return Response(checked.model_dump_json(exclude_unset=True), status,
+                    media_type="application/json")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3",
+                  SCHEMA + moveout.MOVEOUT_SCHEMA, settings.sqlite_synchronous)
+    registry = Registry(db, settings.spec.municipalities)
+    app = build_app(settings, title="meshcert resident-registry simulator",
+                    description="Standard linkage API of a municipal resident-registry system "
+                                "(住民記録システム), as simulated by meshcert.",
+                    on_shutdown=db.close)
+    app.state.registry = registry
+    bodies: list[type[BaseModel]] = []
+    errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+    def caller(request: Request, role: str, lg_code: str | None = None) -> tuple[Caller, Actor]:
+        who = app.state.authenticator.authenticate(request)
+        require(who, role, lg_code)
+        if lg_code is not None:
+            registry.check_hosted(lg_code)
+        actor = Actor(who.client_id, request.scope.get("state", {}).get("request_id"),
+                      who.has(MYNUMBER_ROLE))
+        return who, actor
+
+    @app.get("/municipalities/{lg_code}/residents/{atena_number}", response_model=Resident,
+             responses=errors, tags=["residents"], operation_id="getResident",
+             summary="Read a resident by 宛名番号")
+    async def get_resident(request: Request, lg_code: LgCode, atena_number: AtenaPath
+                           ) -> Response:
+        _, actor = caller(request, "registry:read", lg_code)
+        return _json(Resident, registry.read_resident(lg_code, atena_number, actor))
+
+    @app.get("/municipalities/{lg_code}/residents", response_model=Resident, responses=errors,
+             tags=["residents"], operation_id="findResidentByJuminhyoCode",
+             summary="Find the current record of a person by 住民票コード")
+    async def find_resident(request: Request, lg_code: LgCode,
+                            juminhyo_code: Annotated[str, Query(pattern=JUMINHYO)]
+                            ) -> Response:
+        _, actor = caller(request, "registry:read", lg_code)
+        return _json(Resident, registry.find_by_juminhyo(lg_code, juminhyo_code, actor))
+
+    @app.get("/municipalities/{lg_code}/households/{setai_number}", response_model=Household,
+             responses=errors, tags=["residents"], operation_id="getHousehold",
+             summary="Read a household by 世帯番号, members with 続柄")
+    async def get_household(request: Request, lg_code: LgCode, setai_number: SetaiPath
+                            ) -> Response:
+        _, actor = caller(request, "registry:read", lg_code)
+        members = registry.read_household(lg_code, setai_number, actor)
+        head = next((m for m in members if m["relationship"]["code"] == "02"), None)
+        return _json(Household, {"lg_code": lg_code, "setai_number": setai_number,
+                                 "head_atena_number": head["atena_number"] if head else None,
+                                 "address": members[0]["address"], "members": members})
+
+    @app.get("/municipalities/{lg_code}/changes", response_model=ChangePage, responses=errors,
+             tags=["feed"], operation_id="getChanges",
+             summary="Difference feed: records changed after a cursor (PULL)")
+    async def get_changes(request: Request, lg_code: LgCode,
+                          after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        _, actor = caller(request, "registry:read", lg_code)
+        entries, has_more = registry.read_changes(lg_code, after, limit, actor)
+        return _json(ChangePage, {"entries": entries,
+                                  "next_after": entries[-1]["seq"] if entries else after,
+                                  "has_more": has_more})
+
+    @app.post("/municipalities/{lg_code}/movements", response_model=MovementResult,
+              status_code=201, responses={200: {"description": "Already applied (same event_id)",
+                                                "model": MovementResult}, **errors},
+              tags=["movements"], operation_id="applyMovement",
+              summary="Apply a movement event (異動)",
+              openapi_extra=body_doc(MovementRequest, bodies))
+    async def post_movement(request: Request, lg_code: LgCode) -> Response:
+        _, actor = caller(request, "registry:write", lg_code)
+        body = await json_body(request, MovementRequest)
+        result, created = apply_movement(registry, lg_code, body, await request.body(), actor)
+        return _json(MovementResult, result, 201 if created else 200)
+
+    @app.post("/municipalities/{lg_code}/moveout-notifications", response_model=MoveoutState,
+              status_code=202, responses={200: {"description": "Already received (same id)",
+                                                "model": MoveoutState}, **errors},
+              tags=["move-out"], operation_id="receiveMoveoutNotification",
+              summary="Receive an online move-out notification (転出届)",
+              openapi_extra=body_doc(MoveoutNotification, bodies))
+    async def post_moveout(request: Request, lg_code: LgCode) -> Response:
+        _, actor = caller(request, "moveout:submit", lg_code)
+        body = await json_body(request, MoveoutNotification)
+        state, created = moveout.receive(registry, lg_code, body, await request.body(), actor)
+        return _json(MoveoutState, state, 202 if created else 200)
+
+    @app.get("/municipalities/{lg_code}/moveout-notifications/{application_id}",
+             response_model=MoveoutState, responses=errors, tags=["move-out"],
+             operation_id="getMoveoutNotification", summary="Status of a move-out notification")
+    async def get_moveout(request: Request, lg_code: LgCode, application_id: AppIdPath
+                          ) -> Response:
+        who = app.state.authenticator.authenticate(request)
+        role = "moveout:process" if who.has("moveout:process") else "moveout:submit"
+        caller(request, role, lg_code)
+        return _json(MoveoutState, moveout.status(registry, lg_code, application_id))
+
+    @app.post("/municipalities/{lg_code}/moveout-notifications/{application_id}/transitions",
+              response_model=MoveoutState, responses=errors, tags=["move-out"],
+              operation_id="advanceMoveoutNotification",
+              summary="Advance processing: 受付 → 処理中 → 完了 (完了 removes the records)",
+              openapi_extra=body_doc(MoveoutTransition, bodies))
+    async def post_transition(request: Request, lg_code: LgCode, application_id: AppIdPath
+                              ) -> Response:
+        _, actor = caller(request, "moveout:process", lg_code)
+        body = await json_body(request, MoveoutTransition)
+        return _json(MoveoutState, moveout.advance(registry, lg_code, application_id,
+                                                   body.status, actor))
+
+    @app.get("/municipalities/{lg_code}/audit-log", response_model=AuditPage, responses=errors,
+             tags=["audit"], operation_id="exportAuditLog",
+             summary="Export the hash-chained operation log")
+    async def get_audit(request: Request, lg_code: LgCode,
+                        after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        caller(request, "audit:read", lg_code)
+        entries = registry.audit_entries(lg_code, after, limit + 1)
+        page = [asdict(e) for e in entries[:limit]]
+        return _json(AuditPage, {"entries": page,
+                                 "next_after": page[-1]["seq"] if page else after,
+                                 "has_more": len(entries) > limit})
+
+    @app.get("/municipalities/{lg_code}/audit-log/verification", response_model=ChainCheckOut,
+             responses=errors, tags=["audit"], operation_id="verifyAuditLog",
+             summary="Recompute the hash chain and report the first broken entry")
+    async def verify_audit(request: Request, lg_code: LgCode) -> Response:
+        caller(request, "audit:read", lg_code)
+        return _json(ChainCheckOut, asdict(registry.verify_audit(lg_code)))
+
+    @app.post("/admin/seed", response_model=SeedResult, responses=errors, tags=["admin"],
+              operation_id="seedResidents", summary="Seed test data (admin credential)",
+              openapi_extra=body_doc(SeedRequest, bodies))
+    async def post_seed(request: Request) -> Response:
+        _, actor = caller(request, ADMIN_ROLE)
+        body = await json_body(request, SeedRequest)
+        registry.check_hosted(body.lg_code)
+        return _json(SeedResult, seed(registry, body, actor))
+
+    install_openapi(app, bodies)
+    return app
