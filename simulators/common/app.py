@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -176,6 +177,16 @@ def configure_logging() -> None:
         access_logger.propagate = False
 
 
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    status: str
+    simulator: str
+    kind: str
+    version: str
+    harness_version: str
+    started_at: str
+
+
 def build_app(settings: Settings, *, title: str, description: str, version: str = "1.0.0",
               on_shutdown: Callable[[], None] | None = None) -> FastAPI:
     """A FastAPI app with the shared edge behaviour; the simulator adds its routes to it."""
@@ -202,7 +213,8 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
                        log=settings.access_log)
 
     @app.get("/health", tags=["health"], summary="Liveness and identity of this simulator",
-             operation_id="getHealth")
+             operation_id="getHealth", response_model=Health,
+             openapi_extra={"security": []})  # public: health checks carry no credentials
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "simulator": settings.name,
                              "kind": settings.spec.kind, "version": version,

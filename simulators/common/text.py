@@ -13,6 +13,8 @@ import unicodedata
 
 # Katakana (incl. ヴ, small forms, ー) and the ideographic/ASCII space between parts of a name.
 KANA_PATTERN = r"^[\u30A1-\u30FA\u30FC\u3000 ]+$"
+# Any text but control characters (Unicode category Cc); published in the contracts' schemas.
+TEXT_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F]+$"
 _KANA = re.compile(KANA_PATTERN)
 
 

@@ -8,7 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path as PathParam, Query
+from fastapi import FastAPI, Query
+from fastapi import Path as PathParam
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,11 +27,11 @@ from simulators.municipal.models import (
     ChangePage,
     Household,
     Model,
+    MovementRequest,
+    MovementResult,
     MoveoutNotification,
     MoveoutState,
     MoveoutTransition,
-    MovementRequest,
-    MovementResult,
     Resident,
 )
 from simulators.municipal.movements import apply_movement

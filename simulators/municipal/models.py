@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from simulators.common.text import check_kana, check_text
+from simulators.common.text import KANA_PATTERN, TEXT_PATTERN, check_kana, check_text
 
 LG_CODE = r"^[0-9]{6}$"
 ATENA = r"^[0-9]{10}$"
@@ -15,9 +15,13 @@ JUMINHYO = r"^[0-9]{11}$"
 MY_NUMBER = r"^[0-9]{12}$"
 MACHIAZA_ID = r"^[0-9]{7}$"
 
-Text = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_text)]
-LongText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
-Kana = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_kana)]
+# Patterns put the rules in the contract; the validators keep the reasons in the error message.
+Text = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN),
+                 AfterValidator(check_text)]
+LongText = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN),
+                     AfterValidator(check_text)]
+Kana = Annotated[str, Field(min_length=1, max_length=100, pattern=KANA_PATTERN),
+                 AfterValidator(check_kana)]
 IsoDate = Annotated[date, Field(description="ISO 8601 date, YYYY-MM-DD")]
 
 # 続柄 codes. 02/11/12/20 are those seen in public code; the rest are the harness's own [I].
@@ -43,7 +47,15 @@ class PersonName(Model):
 
 
 class WireDate(Model):
-    """A date as it crosses the wire: ISO when known; 不詳日 kept as written and flagged."""
+    """A date as it crosses the wire: ISO when known; 不詳日 kept as written and flagged.
+
+    A sender may give just ``iso`` or just ``text`` (和暦 or a 不詳日 as written); the receiver
+    fills in the rest. Given fields must agree with each other.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"anyOf": [
+        {"properties": {"iso": {"type": "string"}}, "required": ["iso"]},
+        {"properties": {"text": {"type": "string"}}, "required": ["text"]}]})
 
     iso: IsoDate | None = None
     uncertain: bool = False
@@ -55,8 +67,6 @@ class WireDate(Model):
     def _known_or_written(self) -> WireDate:
         if self.iso is None and self.text is None:
             raise ValueError("give 'iso' for a known date or 'text' (as written) for a 不詳日")
-        if self.iso is not None and self.uncertain:
-            raise ValueError("an uncertain date has no 'iso' value; give its 'text'")
         return self
 
 

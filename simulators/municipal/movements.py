@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from simulators.common.japanese_calendar import date_from_wire, date_to_wire
+from simulators.common.japanese_calendar import date_from_wire, date_to_wire, parse_birth_date
 from simulators.common.problems import Problem
 from simulators.municipal.models import (
     Address,
@@ -23,6 +23,7 @@ from simulators.municipal.models import (
     MoveOut,
     MoveWithin,
     NewPerson,
+    WireDate,
 )
 from simulators.municipal.registry import Actor, Registry
 
@@ -59,6 +60,20 @@ def apply_movement(registry: Registry, lg_code: str, request: MovementRequest, r
         }
         registry.remember(conn, lg_code, "movement", event_id, digest, result)
     return result, True
+
+
+def canonical_date(given: WireDate) -> dict[str, Any]:
+    """The full wire form of a date a sender gave in part; 422 ``invalid-date`` when its parts
+    disagree or it is no date the calendar knows."""
+    try:
+        value = given.iso if given.iso is not None else parse_birth_date(given.text or "")
+        wire = date_to_wire(value)
+        sent = {k: v for k, v in given.model_dump(mode="json", exclude_unset=True).items()
+                if v is not None}
+        date_from_wire({**wire, **sent})  # raises if any part sent disagrees
+    except ValueError as exc:
+        raise Problem(422, "invalid-date", "Not a date the register can hold", str(exc)) from None
+    return wire
 
 
 def _without_mynumber(record: dict[str, Any], actor: Actor) -> dict[str, Any]:
@@ -108,7 +123,7 @@ def _dates(became: date, fixed: date, notified: date, processed: date) -> dict[s
 
 def _new_record(registry: Registry, conn: sqlite3.Connection, lg_code: str, person: NewPerson,
                 setai: str, address: dict[str, Any], dates: dict[str, str]) -> dict[str, Any]:
-    birth = date_to_wire(date_from_wire(person.birth_date.model_dump(mode="json")))
+    birth = canonical_date(person.birth_date)
     my_number = person.my_number or registry.new_my_number(conn, lg_code)
     if conn.execute("SELECT 1 FROM residents WHERE lg_code=? AND my_number=? AND "
                     "status='resident'", (lg_code, my_number)).fetchone():
@@ -155,8 +170,7 @@ def _birth(registry: Registry, conn: sqlite3.Connection, lg_code: str, m: Birth,
     if m.person.my_number:
         raise Problem(422, "birth-with-mynumber", "A newborn has no My Number yet",
                       "leave my_number out: the municipality assigns it")
-    born = date_from_wire(m.person.birth_date.model_dump(mode="json"))
-    if born != m.event_date:
+    if canonical_date(m.person.birth_date)["iso"] != m.event_date.isoformat():
         raise Problem(422, "invalid-dates", "Birth date differs from the event date",
                       "for a birth, person.birth_date.iso must equal event_date")
     dates = _dates(m.event_date, m.event_date, m.notified_date, processed)

@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from simulators.common.problems import Problem
 from simulators.municipal.models import LG_CODE, Model, SeedResident
+from simulators.municipal.movements import canonical_date
 from simulators.municipal.registry import Actor, Registry
 
-MAX_SEED_RECORDS = 2000  # per request; the seeder sends larger populations in chunks
+MAX_SEED_RECORDS = 1000  # per request; the seeder sends larger populations in chunks
 
 
 class GenerateSpec(Model):
@@ -46,7 +48,14 @@ def seed(registry: Registry, request: SeedRequest, actor: Actor) -> dict[str, An
         records: list[dict[str, Any]] = list(generate(lg_code, request.generate.persons,
                                                       request.generate.seed))
     else:
-        records = [r.model_dump(mode="json") for r in request.residents]
+        records = [{**r.model_dump(mode="json"), "birth_date": canonical_date(r.birth_date)}
+                   for r in request.residents]
+    for record in records:
+        if record["address"]["lg_code"] != lg_code:
+            raise Problem(422, "address-outside-municipality",
+                          "Address is not in this municipality",
+                          f"{record['atena_number']}: address.lg_code "
+                          f"{record['address']['lg_code']} differs from {lg_code}")
     with registry.db.transaction() as conn:
         if request.reset:
             for table in ("residents", "changes", "requests", "moveouts", "counters"):

@@ -1,0 +1,50 @@
+"""The canonical contracts: each simulator's OpenAPI document, committed under fixtures/specs/.
+
+The served document must equal the committed one (a test checks it). After a deliberate API
+change, regenerate with ``python -m simulators.specs`` and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from simulators.common.settings import Settings
+from simulators.common.topology import load_topology
+from simulators.registry import create_app
+
+SPEC_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
+# Contract file per simulator kind, and the simulator of the embedded topology that serves it.
+CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal")}
+
+
+def contract_path(kind: str) -> Path:
+    return SPEC_DIR / CONTRACTS[kind][0]
+
+
+def served_spec(kind: str) -> dict[str, Any]:
+    """The document a freshly built simulator of ``kind`` serves."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(name=CONTRACTS[kind][1], topology=load_topology(),
+                            data_dir=Path(tmp), access_log=False)
+        app = create_app(settings)
+        return app.openapi()
+
+
+def dump(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    for kind in CONTRACTS:
+        path = contract_path(kind)
+        path.write_text(dump(served_spec(kind)), encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Fixtures for the project's own tests: simulators in-process (no sockets)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulators.common.settings import Settings
+from simulators.common.topology import Topology, load_topology
+from simulators.registry import create_app
+
+with warnings.catch_warnings():
+    # Starlette suggests httpx2; the project pins httpx 0.28.1 (respx does not intercept httpx2).
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+LG = "131016"  # 千代田区, hosted by the embedded topology's municipal simulator
+
+
+@pytest.fixture(scope="session")
+def topology() -> Topology:
+    return load_topology()
+
+
+def bearer(topology: Topology, client_id: str) -> dict[str, str]:
+    """Authorization header of a client named in the topology ('admin' for the admin token)."""
+    if client_id == "admin":
+        return {"Authorization": f"Bearer {topology.admin_token}"}
+    token = next(c.token for c in topology.clients if c.id == client_id)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, topology: Topology) -> Settings:
+    return Settings(name="municipal", topology=topology, data_dir=tmp_path, access_log=False)
+
+
+@pytest.fixture
+def registry_client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
