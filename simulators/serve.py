@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from simulators.common.settings import Settings
+from simulators.common.settings import Settings, SettingsError
 from simulators.common.topology import TopologyError
 from simulators.registry import create_app
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(args.name, args.topology, args.data_dir)
-    except TopologyError as exc:
+    except (TopologyError, SettingsError) as exc:
         print(f"meshcert: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings)

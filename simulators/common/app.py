@@ -67,12 +67,26 @@ class EdgeMiddleware:
                                       (b"x-request-id", request_id.encode("ascii"))]
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
             early = await self._early_problem(scope, headers, receive)
             if isinstance(early, Problem):
-                await early.response(scope["path"], request_id)(scope, receive, send_with_id)
+                await early.response(scope["path"], request_id)(scope, receive, send_tracked)
             else:
-                await self.app(scope, early, send_with_id)
+                await self.app(scope, early, send_tracked)
+        except Exception as exc:
+            # Answer here (once, logged once) rather than let the server log it a second time.
+            logging.getLogger("meshcert").exception("unhandled error", exc_info=exc)
+            if not started_response:
+                problem = standard_problem(500, "an internal error occurred; see the simulator "
+                                                "log")
+                await problem.response(scope["path"], request_id)(scope, receive, send_tracked)
         finally:
             if self.log:
                 self._log(scope, request_id, status_holder[0], started)
@@ -161,12 +175,6 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
                                                                  _request_id(request))
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    logging.getLogger("meshcert").exception("unhandled error", exc_info=exc)
-    return standard_problem(500, "an internal error occurred; see the simulator log").response(
-        request.url.path, _request_id(request))
-
-
 def configure_logging() -> None:
     """Access log as one JSON object a line on stderr (the process backend files it)."""
     if not access_logger.handlers:
@@ -206,7 +214,6 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(Exception, _on_unexpected)
     if settings.access_log:
         configure_logging()
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulators.common.storage import SYNCHRONOUS_MODES
 from simulators.common.topology import SimulatorSpec, Topology, load_topology
 
 MIB = 1024 * 1024
@@ -39,10 +40,22 @@ class Settings:
         topology = load_topology(topo_path)
         name = name or env.get("MESHCERT_SIMULATOR") or next(iter(topology.simulators))
         topology.simulator(name)  # fail early with the list of known names
+        limit = env.get("MESHCERT_MAX_BODY_BYTES", str(MIB))
+        if not limit.isdigit() or int(limit) < 1024:
+            raise SettingsError(f"MESHCERT_MAX_BODY_BYTES must be a whole number of bytes "
+                                f">= 1024, not {limit!r}")
+        synchronous = env.get("MESHCERT_SQLITE_SYNCHRONOUS", "FULL").upper()
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise SettingsError(f"MESHCERT_SQLITE_SYNCHRONOUS must be one of "
+                                f"{', '.join(SYNCHRONOUS_MODES)}, not {synchronous!r}")
         return cls(
             name=name,
             topology=topology,
             data_dir=Path(data_dir or env.get("MESHCERT_DATA_DIR") or ".meshcert/data"),
-            max_body_bytes=int(env.get("MESHCERT_MAX_BODY_BYTES", MIB)),
-            sqlite_synchronous=env.get("MESHCERT_SQLITE_SYNCHRONOUS", "FULL"),
+            max_body_bytes=int(limit),
+            sqlite_synchronous=synchronous,
         )
+
+
+class SettingsError(ValueError):
+    """An environment setting is invalid; the message names it and the accepted values."""

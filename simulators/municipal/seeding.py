@@ -58,7 +58,8 @@ def seed(registry: Registry, request: SeedRequest, actor: Actor) -> dict[str, An
                           f"{record['address']['lg_code']} differs from {lg_code}")
     with registry.db.transaction() as conn:
         if request.reset:
-            for table in ("residents", "changes", "requests", "moveouts", "counters"):
+            # Counters stay: a number once issued is never issued again (the audit log keeps it).
+            for table in ("residents", "changes", "requests", "moveouts"):
                 conn.execute(f"DELETE FROM {table} WHERE lg_code=?", (lg_code,))
             registry.log(conn, lg_code, actor, "seed.reset", lg_code, False)
         for record in records:

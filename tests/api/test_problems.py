@@ -119,3 +119,20 @@ def test_request_id_is_echoed_or_made(registry_client):
 def test_problem_carries_the_request_id(registry_client):
     response = registry_client.get("/nowhere", headers={"X-Request-ID": "abc.1"})
     assert response.json()["request_id"] == "abc.1"
+
+
+def test_an_unexpected_error_is_a_500_problem_logged_once(settings, caplog):
+    from simulators.common.app import build_app
+    from tests.conftest import TestClient
+
+    app = build_app(settings, title="t", description="t")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    with TestClient(app, raise_server_exceptions=True) as client:
+        response = client.get("/boom", headers={"X-Request-ID": "r-500"})
+    body = assert_problem(response, 500, "internal-error")
+    assert body["request_id"] == "r-500" and "kaboom" not in response.text
+    assert [r.getMessage() for r in caplog.records].count("unhandled error") == 1
