@@ -9,16 +9,31 @@ every date string; so routes take bodies through :func:`json_body` and document 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from starlette.requests import Request
 
 from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _integral_float(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def whole_number(ge: int, le: int) -> Any:
+    """An int field bounded to [ge, le] that also takes integral floats such as 5.0.
+
+    JSON Schema counts 5.0 as an integer, so strict pydantic alone would refuse a schema-valid
+    request; strings and booleans stay refused.
+    """
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_integral_float)]
+
+
 _REF = "#/components/schemas/{model}"
 
 PROBLEM_SCHEMA: dict[str, Any] = {

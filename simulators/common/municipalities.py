@@ -28,7 +28,7 @@ class Municipality:
 
     @property
     def is_prefecture(self) -> bool:
-        """True for the prefecture's own row (its code ends the prefecture's block: ``PP000c``)."""
+        """True for the prefecture's own row (code ``PP000c``, empty ``city``)."""
         return self.city == ""
 
     @property

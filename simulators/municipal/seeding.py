@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from simulators.common.http import whole_number
 from simulators.common.problems import Problem
 from simulators.municipal.models import LG_CODE, Model, SeedResident
 from simulators.municipal.movements import canonical_date
@@ -15,8 +16,8 @@ MAX_SEED_RECORDS = 1000  # per request; the seeder sends larger populations in c
 
 
 class GenerateSpec(Model):
-    persons: Annotated[int, Field(ge=1, le=100_000)]
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    persons: whole_number(1, 100_000)  # type: ignore[valid-type]
+    seed: whole_number(0, 2**32 - 1)  # type: ignore[valid-type]
 
 
 class SeedRequest(Model):
@@ -27,12 +28,6 @@ class SeedRequest(Model):
         default_factory=list)
     generate: GenerateSpec | None = None
 
-    @model_validator(mode="after")
-    def _one_source(self) -> SeedRequest:
-        if self.residents and self.generate:
-            raise ValueError("give either 'residents' or 'generate', not both")
-        return self
-
 
 class SeedResult(Model):
     lg_code: str
@@ -42,6 +37,9 @@ class SeedResult(Model):
 
 def seed(registry: Registry, request: SeedRequest, actor: Actor) -> dict[str, Any]:
     lg_code = request.lg_code
+    if request.residents and request.generate:
+        raise Problem(422, "seed-source-ambiguous", "Two sources of records",
+                      "give either 'residents' or 'generate', not both")
     if request.generate:
         from fixtures.population.generator import generate
 
