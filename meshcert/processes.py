@@ -1,8 +1,9 @@
 """The local-process backend: each simulator of a topology as a process on its loopback port.
 
 A run folder (default ``.meshcert/run/<topology name>/``) holds, per simulator, ``<name>.pid``,
-``<name>.port`` and ``<name>.log`` (its stdout and stderr, the JSON access log included), and
-``data/`` with the SQLite files, which survive ``down`` and ``up``.
+``<name>.port`` and ``<name>.log`` (its stdout and stderr, the JSON access log included),
+``data/`` with the SQLite files, which survive ``down`` and ``up``, and ``tls/`` with the local
+CA and server certificate when a simulator of the topology is served over TLS.
 
 Functions here return what happened; printing is the CLI's job.
 """
@@ -15,6 +16,7 @@ import fcntl
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from simulators.common.tls import ensure_local_tls, trust_for
 from simulators.common.topology import Topology, load_topology
 
 SERVE_MODULE = "simulators.serve"
@@ -82,6 +85,11 @@ def default_run_dir(topology: Topology) -> Path:
 
 def data_dir(run_dir: Path) -> Path:
     return run_dir / "data"
+
+
+def tls_dir(run_dir: Path) -> Path:
+    """The local CA and server certificate of a run folder (see simulators.common.tls)."""
+    return run_dir / "tls"
 
 
 def _pid_file(run_dir: Path, name: str) -> Path:
@@ -157,11 +165,13 @@ def _locked(run_dir: Path) -> Iterator[None]:
 # -- health --------------------------------------------------------------------------------
 
 
-def check_health(url: str, name: str, timeout: float = 1.0) -> tuple[bool, str]:
+def check_health(url: str, name: str, timeout: float = 1.0,
+                 verify: ssl.SSLContext | bool = True) -> tuple[bool, str]:
     """(healthy, description). Healthy means /health answers 200 *as this simulator*, so a
-    different program on the port is not taken for ours."""
+    different program on the port is not taken for ours. ``verify`` is the trust for https
+    URLs (the run folder's local CA: :func:`simulators.common.tls.trust_for`)."""
     try:
-        response = httpx.get(f"{url}/health", timeout=timeout)
+        response = httpx.get(f"{url}/health", timeout=timeout, verify=verify)
     except httpx.HTTPError as exc:
         return False, f"no answer ({type(exc).__name__})"
     if response.status_code != 200:
@@ -210,7 +220,8 @@ def _start(topology_path: Path, run_dir: Path, name: str) -> subprocess.Popen[by
         handle.flush()
         process = subprocess.Popen(
             [sys.executable, "-m", SERVE_MODULE, "--name", name,
-             "--topology", str(topology_path), "--data-dir", str(data_dir(run_dir))],
+             "--topology", str(topology_path), "--data-dir", str(data_dir(run_dir)),
+             "--tls-dir", str(tls_dir(run_dir))],
             stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
             # Its own session: a Ctrl-C in the terminal that ran `sim up` does not reach it.
             start_new_session=True,
@@ -239,6 +250,8 @@ def up(topology_path: Path, run_dir: Path, names: Iterable[str] | None = None,
     run_dir = Path(run_dir).resolve()
     with _locked(run_dir):
         data_dir(run_dir).mkdir(parents=True, exist_ok=True)
+        if any(topology.simulators[name].tls for name in wanted):
+            ensure_local_tls(tls_dir(run_dir))  # before any starts: they share the files
         result: list[Launched] = []
         to_start: list[str] = []
         for name in wanted:
@@ -292,6 +305,7 @@ def _wait_healthy(topology: Topology, run_dir: Path,
                   started: dict[str, subprocess.Popen[bytes]], timeout: float,
                   notify: Callable[[str, str], None]) -> None:
     pending = dict(started)
+    verify = trust_for(tls_dir(run_dir))
     deadline = time.monotonic() + timeout
     while pending:
         for name, process in list(pending.items()):
@@ -300,7 +314,7 @@ def _wait_healthy(topology: Topology, run_dir: Path,
                 log = log_file(run_dir, name)
                 raise ProcessError(f"{name} exited with status {code} while starting; "
                                    f"the end of {log}:\n{_tail(log)}")
-            healthy, _ = check_health(topology.url(name), name, timeout=0.5)
+            healthy, _ = check_health(topology.url(name), name, timeout=0.5, verify=verify)
             if healthy:
                 notify(name, "healthy")
                 del pending[name]
@@ -381,6 +395,7 @@ def status(run_dir: Path, topology: Topology) -> list[SimulatorStatus]:
     """Per simulator of the topology: its process (if this run folder started one) and
     whether it answers GET /health."""
     run_dir = Path(run_dir).resolve()
+    verify = trust_for(tls_dir(run_dir))
     rows: list[SimulatorStatus] = []
     for name in topology.simulators:
         pid = _read_int(_pid_file(run_dir, name))
@@ -389,7 +404,7 @@ def status(run_dir: Path, topology: Topology) -> list[SimulatorStatus]:
         if alive:
             with contextlib.suppress(FileNotFoundError):
                 uptime = time.time() - _pid_file(run_dir, name).stat().st_mtime
-        healthy, health = check_health(topology.url(name), name)
+        healthy, health = check_health(topology.url(name), name, verify=verify)
         rows.append(SimulatorStatus(name, topology.url(name), pid if alive else None, alive,
                                     healthy, health, uptime, log_file(run_dir, name)))
     return rows

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 FACTORIES = {
     "municipal": "simulators.municipal.app:create_app",
+    "authz": "simulators.authz.app:create_app",
 }
 
 

@@ -1,17 +1,22 @@
 """Run one simulator of a topology under uvicorn: ``python -m simulators.serve --name NAME``.
 
-This is what every backend starts (a local process, or the command of a container).
+This is what every backend starts (a local process, or the command of a container). A simulator
+with ``tls: true`` serves HTTPS (TLS 1.2 at least) with the local CA's server certificate from
+``--tls-dir`` (made there if missing).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
 
+from simulators.common.jwks import KeyFileError
 from simulators.common.settings import Settings, SettingsError
+from simulators.common.tls import ensure_local_tls, server_context
 from simulators.common.topology import TopologyError
 from simulators.registry import create_app
 
@@ -23,16 +28,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="folder for the SQLite files")
     parser.add_argument("--host", help="override the topology's host")
     parser.add_argument("--port", type=int, help="override the topology's port")
+    parser.add_argument("--tls-dir", type=Path,
+                        help="folder of the local CA and server certificate (default: "
+                             "beside the data folder)")
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(args.name, args.topology, args.data_dir)
-    except (TopologyError, SettingsError) as exc:
+        settings = Settings.from_env(args.name, args.topology, args.data_dir, args.tls_dir)
+        if settings.tls_dir is None:  # the run folder's: <run>/data and <run>/tls
+            settings = replace(settings, tls_dir=Path(settings.data_dir).parent / "tls")
+        app = create_app(settings)
+    except (TopologyError, SettingsError, KeyFileError) as exc:
         print(f"meshcert: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings)
     uvicorn.run(app, host=args.host or settings.spec.host, port=args.port or settings.spec.port,
-                log_level="warning", access_log=False, loop="uvloop", http="httptools")
+                log_level="warning", access_log=False, loop="uvloop", http="httptools",
+                **_tls_options(settings))
     return 0
+
+
+def _tls_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's SSL options for a ``tls: true`` simulator: our own context, so the minimum
+    version is TLS 1.2 whatever the system's OpenSSL defaults are."""
+    if not settings.spec.tls:
+        return {}
+    tls = ensure_local_tls(Path(str(settings.tls_dir)))
+    return {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key),
+            "ssl_context_factory": lambda _config, _default: server_context(tls)}
 
 
 if __name__ == "__main__":

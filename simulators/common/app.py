@@ -1,7 +1,8 @@
 """The app factory every simulator is built with.
 
 It adds what all simulators share: problem+json for every error (the framework's own 404/405/422
-included), request ids, a JSON access log, a body-size limit, a JSON-only rule for request bodies,
+included), request ids, a JSON access log, a body-size limit, a JSON-only rule for request bodies
+(a route that must take a form, as an OAuth token endpoint does, is named in ``form_paths``),
 and ``GET /health``.
 """
 
@@ -13,7 +14,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from simulators.common.settings import Settings
 HARNESS_VERSION = "0.1.0"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 access_logger = logging.getLogger("meshcert.access")
 
 
@@ -40,13 +42,20 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+def _is_form(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == FORM_MEDIA_TYPE
+
+
 class EdgeMiddleware:
     """Request id, access log, body limit and media-type check, as plain ASGI (cheap per call)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, log: bool) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, log: bool,
+                 form_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.log = log
+        # Paths whose bodies are application/x-www-form-urlencoded (and only that) instead.
+        self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,7 +124,12 @@ class EdgeMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and not _is_json(headers.get("content-type", "")):
+        content_type = headers.get("content-type", "")
+        if scope["path"] in self.form_paths:
+            if body and not _is_form(content_type):
+                return standard_problem(415, f"request bodies here must be {FORM_MEDIA_TYPE}",
+                                        accepted=[FORM_MEDIA_TYPE])
+        elif body and not _is_json(content_type):
             return standard_problem(415, "request bodies must be application/json",
                                     accepted=["application/json"])
         delivered = False
@@ -196,8 +210,14 @@ class Health(BaseModel):
 
 
 def build_app(settings: Settings, *, title: str, description: str, version: str = "1.0.0",
-              on_shutdown: Callable[[], None] | None = None) -> FastAPI:
-    """A FastAPI app with the shared edge behaviour; the simulator adds its routes to it."""
+              on_shutdown: Callable[[], None] | None = None,
+              form_paths: Iterable[str] = ()) -> FastAPI:
+    """A FastAPI app with the shared edge behaviour; the simulator adds its routes to it.
+
+    ``form_paths`` take form-encoded bodies instead of JSON (e.g. an OAuth token endpoint).
+    The caller check is ``app.state.authenticator``: replace it (or its ``verifier``) to change
+    how callers are verified without touching a route.
+    """
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
@@ -209,7 +229,7 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.authenticator = Authenticator(settings.topology)
+    app.state.authenticator = Authenticator.for_settings(settings)
     app.state.started_at = datetime.now(UTC).isoformat(timespec="seconds")
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -217,7 +237,7 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
     if settings.access_log:
         configure_logging()
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
-                       log=settings.access_log)
+                       log=settings.access_log, form_paths=frozenset(form_paths))
 
     @app.get("/health", tags=["health"], summary="Liveness and identity of this simulator",
              operation_id="getHealth", response_model=Health,

@@ -24,6 +24,8 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     access_log: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    # The local CA and server certificate (simulators.common.tls); None: no TLS files.
+    tls_dir: Path | None = None
 
     @property
     def spec(self) -> SimulatorSpec:
@@ -31,9 +33,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, name: str | None = None, topology_path: Path | None = None,
-                 data_dir: Path | None = None) -> Settings:
+                 data_dir: Path | None = None, tls_dir: Path | None = None) -> Settings:
         """Read ``MESHCERT_TOPOLOGY``, ``MESHCERT_SIMULATOR``, ``MESHCERT_DATA_DIR``,
-        ``MESHCERT_MAX_BODY_BYTES``, ``MESHCERT_SQLITE_SYNCHRONOUS``; arguments win."""
+        ``MESHCERT_MAX_BODY_BYTES``, ``MESHCERT_SQLITE_SYNCHRONOUS``, ``MESHCERT_TLS_DIR``;
+        arguments win."""
         env = os.environ
         topo_path = topology_path or (Path(env["MESHCERT_TOPOLOGY"])
                                       if env.get("MESHCERT_TOPOLOGY") else None)
@@ -54,6 +57,8 @@ class Settings:
             data_dir=Path(data_dir or env.get("MESHCERT_DATA_DIR") or ".meshcert/data"),
             max_body_bytes=int(limit),
             sqlite_synchronous=synchronous,
+            tls_dir=tls_dir or (Path(env["MESHCERT_TLS_DIR"]) if env.get("MESHCERT_TLS_DIR")
+                                else None),
         )
 
 

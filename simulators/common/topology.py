@@ -6,17 +6,29 @@ is reported with its path in the file, so a user can fix them all at once.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from simulators.common.identifiers import is_valid_local_government_code
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[2] / "fixtures" / "topologies" / "embedded.yaml"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+# How a resource server lets callers prove who they are: a static bearer token registered here,
+# or a JWT access token from the topology's issuer (OAuth2 client credentials, RFC 9068).
+AuthMethod = Literal["token", "jwt"]
+AUDIENCE_PREFIX = "urn:meshcert:"
 
 
 class _Model(BaseModel):
@@ -24,20 +36,44 @@ class _Model(BaseModel):
 
 
 class Client(_Model):
-    """A registered caller: a bearer token, the roles it holds, and where they apply."""
+    """A registered caller: its credentials, what it may do, and where.
+
+    ``token`` is a static bearer token carrying ``roles``; ``public_jwk`` (a JWK file, relative
+    to the topology file) lets it get JWT access tokens from the issuer with ``private_key_jwt``,
+    for ``scopes`` (default: its roles). A client needs at least one of the two.
+    """
 
     id: str = Field(min_length=1)
-    token: str = Field(min_length=16)
-    roles: tuple[str, ...]
+    token: str | None = Field(default=None, min_length=16)
+    roles: tuple[str, ...] = ()
+    scopes: tuple[str, ...] | None = None
     # Empty means every municipality the simulator hosts.
     municipalities: tuple[str, ...] = ()
+    public_jwk: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _has_a_credential(self) -> Client:
+        if self.token is None and self.public_jwk is None:
+            raise ValueError(f"client {self.id!r} needs a token, a public_jwk, or both")
+        return self
+
+    @property
+    def registered_scopes(self) -> tuple[str, ...]:
+        """The scopes the issuer may grant this client."""
+        return self.roles if self.scopes is None else self.scopes
 
 
 class SimulatorSpec(_Model):
-    kind: Literal["municipal"]
+    kind: Literal["municipal", "authz"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()
+    tls: bool = False  # serve HTTPS with the run folder's local CA (TLS 1.2 minimum)
+    # The resource identifier access tokens must name in ``aud`` (default urn:meshcert:<name>).
+    audience: str | None = Field(default=None, min_length=1)
+    auth: tuple[AuthMethod, ...] = ("token", "jwt")
+    # authz only: the private JWK it signs access tokens with (relative to the topology file).
+    signing_key: str | None = Field(default=None, min_length=1)
 
     @field_validator("municipalities")
     @classmethod
@@ -48,11 +84,46 @@ class SimulatorSpec(_Model):
         return codes
 
 
+class Issuer(_Model):
+    """Who issues the access tokens resource servers accept: the topology's authz simulator,
+    or an external authorization server (``url``, with its public keys in a ``jwks`` file)."""
+
+    simulator: str | None = Field(default=None, min_length=1)
+    url: str | None = Field(default=None, min_length=1)
+    # A JWKS file (relative to the topology file). Without it, resource servers fetch
+    # <simulator URL>/.well-known/jwks.json once and keep it.
+    jwks: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_issuer(self) -> Issuer:
+        if (self.simulator is None) == (self.url is None):
+            raise ValueError("name exactly one of 'simulator' (an authz simulator of this "
+                             "topology) or 'url' (an external issuer)")
+        if self.url is not None and self.jwks is None:
+            raise ValueError("an external issuer needs 'jwks': a file with its public keys")
+        return self
+
+
 class Topology(_Model):
     name: str
     admin_token: str = Field(min_length=16)
     simulators: dict[str, SimulatorSpec]
     clients: tuple[Client, ...] = ()
+    issuer: Issuer | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Topology:
+        problems = [f"simulators.{name}: an authz simulator needs 'signing_key' (a private JWK "
+                    "file)" for name, spec in self.simulators.items()
+                    if spec.kind == "authz" and spec.signing_key is None]
+        if self.issuer is not None and self.issuer.simulator is not None:
+            spec = self.simulators.get(self.issuer.simulator)
+            if spec is None or spec.kind != "authz":
+                problems.append(f"issuer.simulator: {self.issuer.simulator!r} is not an authz "
+                                "simulator of this topology")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def simulator(self, name: str) -> SimulatorSpec:
         try:
@@ -64,7 +135,26 @@ class Topology(_Model):
 
     def url(self, name: str) -> str:
         spec = self.simulator(name)
-        return f"http://{spec.host}:{spec.port}"
+        return f"{'https' if spec.tls else 'http'}://{spec.host}:{spec.port}"
+
+    def audience(self, name: str) -> str:
+        """The resource identifier of a simulator: what ``aud`` must name to reach it."""
+        return self.simulator(name).audience or f"{AUDIENCE_PREFIX}{name}"
+
+    def issuer_url(self) -> str | None:
+        """The ``iss`` of the access tokens this topology's resource servers accept."""
+        if self.issuer is None:
+            return None
+        return self.issuer.url or self.url(str(self.issuer.simulator))
+
+    def jwks_url(self) -> str | None:
+        """Where the issuer simulator publishes its public keys (None for an external one)."""
+        if self.issuer is None or self.issuer.simulator is None:
+            return None
+        return f"{self.url(self.issuer.simulator)}/.well-known/jwks.json"
+
+    def client(self, client_id: str) -> Client | None:
+        return next((c for c in self.clients if c.id == client_id), None)
 
 
 class TopologyError(ValueError):
@@ -89,11 +179,30 @@ def load_topology(path: Path | None = None) -> Topology:
     if not isinstance(raw, dict):
         raise TopologyError(f"{path}: expected a mapping at the top level")
     try:
-        return Topology.model_validate(_tuples(raw))
+        return Topology.model_validate(_tuples(with_absolute_paths(raw, path.parent)))
     except ValidationError as exc:
         lines = [f"{path}: {exc.error_count()} problem(s):"]
         lines += [f"  {_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise TopologyError("\n".join(lines)) from None
+
+
+def with_absolute_paths(raw: dict[str, object], base: Path) -> dict[str, object]:
+    """The raw topology with its file paths (keys, JWKS) made absolute against ``base``, the
+    folder of the topology file; a copy written elsewhere then still finds its keys."""
+
+    def fix(holder: object, field: str) -> None:
+        if isinstance(holder, dict) and isinstance(holder.get(field), str):
+            holder[field] = str((base / holder[field]).resolve())
+
+    out = copy.deepcopy(raw)
+    clients = out.get("clients")
+    for client in clients if isinstance(clients, list) else ():
+        fix(client, "public_jwk")
+    fix(out.get("issuer"), "jwks")
+    simulators = out.get("simulators")
+    for spec in simulators.values() if isinstance(simulators, dict) else ():
+        fix(spec, "signing_key")
+    return out
 
 
 def _tuples(value: object) -> object:

@@ -1,0 +1,1 @@
+"""The authorization-server simulator (OAuth2 client credentials, JWT access tokens)."""

@@ -1,0 +1,73 @@
+"""The authorization-server simulator: issues the mesh's JWT access tokens to registered clients.
+
+Token endpoint errors are plain RFC 6749 §5.2 JSON (``{"error", "error_description"}``, status
+400), as OAuth client libraries expect; every other error is problem+json like elsewhere.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from simulators.authz.server import AuthorizationServer, OAuthError
+from simulators.common.app import FORM_MEDIA_TYPE, build_app
+from simulators.common.settings import Settings
+
+TOKEN_PATH = "/oauth/token"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_FORM_FIELDS = ("grant_type", "client_assertion_type", "client_assertion", "client_id", "scope",
+                "resource", "audience")
+
+
+def _oauth_response(content: dict[str, object], status: int = 200) -> JSONResponse:
+    return JSONResponse(content, status, headers=NO_STORE)
+
+
+def parse_form(raw: bytes) -> dict[str, str]:
+    """A form body as fields; a field given twice is refused (RFC 6749 §3.2)."""
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError("invalid_request", f"the body is not valid {FORM_MEDIA_TYPE}") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise OAuthError("invalid_request", f"{name} is given more than once")
+        form[name] = value
+    return form
+
+
+def create_app(settings: Settings) -> FastAPI:
+    server = AuthorizationServer.for_settings(settings)
+    app = build_app(settings, title="meshcert authorization-server simulator",
+                    description="OAuth2 client credentials with private_key_jwt; JWT access "
+                                "tokens (RFC 9068) for the simulated mesh.",
+                    form_paths={TOKEN_PATH})
+    app.state.authorization_server = server
+
+    @app.post(TOKEN_PATH, tags=["oauth"], operation_id="token",
+              summary="Token endpoint: client credentials, private_key_jwt",
+              openapi_extra={"requestBody": {"required": True, "content": {FORM_MEDIA_TYPE: {
+                  "schema": {"type": "object", "required": list(_FORM_FIELDS[:3]),
+                             "properties": {f: {"type": "string"} for f in _FORM_FIELDS}}}}}})
+    async def token(request: Request) -> JSONResponse:
+        try:
+            form = parse_form(await request.body())
+            return _oauth_response(app.state.authorization_server.token(form))
+        except OAuthError as exc:
+            return _oauth_response(exc.body(), exc.status)
+
+    @app.get("/.well-known/jwks.json", tags=["oauth"], operation_id="jwks",
+             summary="The public keys access tokens are signed with")
+    async def jwks() -> JSONResponse:
+        return JSONResponse(app.state.authorization_server.jwks())
+
+    @app.get("/.well-known/oauth-authorization-server", tags=["oauth"],
+             operation_id="metadata", summary="Authorization server metadata (RFC 8414)")
+    async def metadata() -> JSONResponse:
+        return JSONResponse(app.state.authorization_server.metadata())
+
+    return app
