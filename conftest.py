@@ -1,1 +1,3 @@
 """Root conftest: pytest loads meshcert's plugin for every run in this tree."""
+
+pytest_plugins = ["meshcert.pytest_plugin"]

@@ -212,7 +212,8 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _start(topology_path: Path, run_dir: Path, name: str) -> subprocess.Popen[bytes]:
+def _start(topology_path: Path, run_dir: Path, name: str, defect: str | None = None
+           ) -> subprocess.Popen[bytes]:
     log = log_file(run_dir, name)
     with log.open("ab") as handle:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -221,7 +222,8 @@ def _start(topology_path: Path, run_dir: Path, name: str) -> subprocess.Popen[by
         process = subprocess.Popen(
             [sys.executable, "-m", SERVE_MODULE, "--name", name,
              "--topology", str(topology_path), "--data-dir", str(data_dir(run_dir)),
-             "--tls-dir", str(tls_dir(run_dir))],
+             "--tls-dir", str(tls_dir(run_dir)),
+             *(["--defect", defect] if defect else [])],
             stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
             # Its own session: a Ctrl-C in the terminal that ran `sim up` does not reach it.
             start_new_session=True,
@@ -233,8 +235,12 @@ def _start(topology_path: Path, run_dir: Path, name: str) -> subprocess.Popen[by
 
 def up(topology_path: Path, run_dir: Path, names: Iterable[str] | None = None,
        timeout: float = HEALTH_TIMEOUT_S,
-       on_event: Callable[[str, str], None] | None = None) -> list[Launched]:
+       on_event: Callable[[str, str], None] | None = None,
+       defects: dict[str, str] | None = None) -> list[Launched]:
     """Start the simulators of a topology (all, or ``names``) and wait until each is healthy.
+
+    ``defects`` maps a simulator name to a defect id (simulators/defects/) to start it with:
+    the negative controls of ``meshcert selftest``.
 
     Simulators already running from this run folder are left as they are and reported with
     ``already_running``. Raises TopologyError or ProcessError; if one simulator fails, the
@@ -272,7 +278,7 @@ def up(topology_path: Path, run_dir: Path, names: Iterable[str] | None = None,
         started: dict[str, subprocess.Popen[bytes]] = {}
         try:
             for name in to_start:
-                started[name] = _start(topology_path, run_dir, name)
+                started[name] = _start(topology_path, run_dir, name, (defects or {}).get(name))
                 _port_file(run_dir, name).write_text(
                     f"{topology.simulators[name].port}\n", encoding="ascii")
                 notify(name, "starting")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from simulators import defects
 from simulators.common.jwks import KeyFileError
 from simulators.common.settings import Settings, SettingsError
 from simulators.common.tls import ensure_local_tls, server_context
@@ -31,13 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-dir", type=Path,
                         help="folder of the local CA and server certificate (default: "
                              "beside the data folder)")
+    parser.add_argument("--defect", metavar="ID",
+                        help="start with a named defect (negative control; see "
+                             "simulators/defects/)")
     args = parser.parse_args(argv)
     try:
+        defect = defects.get(args.defect) if args.defect else None
         settings = Settings.from_env(args.name, args.topology, args.data_dir, args.tls_dir)
         if settings.tls_dir is None:  # the run folder's: <run>/data and <run>/tls
             settings = replace(settings, tls_dir=Path(settings.data_dir).parent / "tls")
+        if defect:
+            settings = defect.settings(settings)
         app = create_app(settings)
-    except (TopologyError, SettingsError, KeyFileError) as exc:
+        if defect:
+            app = defect.apply(app)
+    except (TopologyError, SettingsError, KeyFileError, ValueError) as exc:
         print(f"meshcert: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=args.host or settings.spec.host, port=args.port or settings.spec.port,

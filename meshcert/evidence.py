@@ -1,0 +1,83 @@
+"""Exchanges recorded as evidence: every request a suite sends to the target, with its response.
+
+A vendor must see the exact exchange that showed a failure; so each test's exchanges are kept
+(credentials redacted, bodies capped) and written beside the report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+BODY_LIMIT = 64 * 1024  # keep evidence readable; the hash of the full body is kept too
+REDACTED_HEADERS = {"authorization", "cookie", "set-cookie", "proxy-authorization"}
+
+
+@dataclass
+class Exchange:
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+    elapsed_ms: float | None = None
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _headers(headers: httpx.Headers) -> dict[str, str]:
+    return {k: ("[redacted]" if k.lower() in REDACTED_HEADERS else v)
+            for k, v in headers.items()}
+
+
+def _text(content: bytes) -> str | None:
+    if not content:
+        return None
+    clipped = content[:BODY_LIMIT]
+    text = clipped.decode("utf-8", errors="replace")
+    if len(content) > BODY_LIMIT:
+        text += f"\n… [{len(content) - BODY_LIMIT} more bytes not kept]"
+    return text
+
+
+class Recorder:
+    """Collects the exchanges of one test through httpx event hooks."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[Exchange] = []
+
+    def hooks(self) -> dict[str, list[Any]]:
+        return {"request": [self._on_request], "response": [self._on_response]}
+
+    def _on_request(self, request: httpx.Request) -> None:
+        request.extensions["meshcert_started"] = time.perf_counter()
+        body = request.content if not isinstance(request.stream, httpx.AsyncByteStream) else b""
+        self.exchanges.append(Exchange(request.method, str(request.url),
+                                       _headers(request.headers), _text(body)))
+        request.extensions["meshcert_index"] = len(self.exchanges) - 1
+
+    def _on_response(self, response: httpx.Response) -> None:
+        response.read()
+        request = response.request
+        exchange = self.exchanges[request.extensions["meshcert_index"]]
+        exchange.status = response.status_code
+        exchange.response_headers = _headers(response.headers)
+        exchange.response_body = _text(response.content)
+        exchange.elapsed_ms = round(
+            (time.perf_counter() - request.extensions["meshcert_started"]) * 1000, 3)
+
+    def dump(self) -> list[dict[str, Any]]:
+        return [e.to_json() for e in self.exchanges]
+
+
+def write_exchanges(path: Any, exchanges: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps(exchanges, ensure_ascii=False, indent=1), encoding="utf-8")
