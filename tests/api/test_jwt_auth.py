@@ -16,7 +16,7 @@ from simulators.common.auth import Authenticator, JwtVerifier
 from simulators.common.settings import Settings
 from simulators.common.topology import Topology
 from simulators.registry import create_app
-from tests.api.builders import LG, move_in
+from suites.resident_registry.builders import LG, move_in
 from tests.conftest import bearer
 from tests.tokens import MUNICIPAL_AUDIENCE, access_token, authz_key, bearer_jwt, client_key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from simulators.common.identifiers import is_valid_my_number
-from tests.api.builders import ADDRESS, LG, move_in, movement, person
+from suites.resident_registry.builders import ADDRESS, LG, move_in, movement, person
 from tests.conftest import bearer
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.api.builders import LG, move_in
+from suites.resident_registry.builders import LG, move_in
 from tests.conftest import bearer
 
 PROBLEM = "application/problem+json"

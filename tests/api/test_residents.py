@@ -7,7 +7,7 @@ import unicodedata
 from simulators.common.identifiers import is_valid_juminhyo_code, is_valid_mod11
 from simulators.common.settings import Settings
 from simulators.registry import create_app
-from tests.api.builders import LG, move_in, person
+from suites.resident_registry.builders import LG, move_in, person
 from tests.conftest import TestClient, bearer
 
 MY_NUMBER = "123456789018"
