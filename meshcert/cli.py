@@ -107,7 +107,8 @@ def sim_up(topology: TopologyOption = None, run_dir: RunDirOption = None,
     out.print(table)
     out.print(f"Logs:  {shown(run)}/<simulator>.log (one JSON line per request)")
     out.print(f"Data:  {shown(processes.data_dir(run))}/ (SQLite; survives down and up)")
-    down_hint = "meshcert sim down" + (f" --run-dir {run_dir}" if run_dir else "")
+    down_hint = "meshcert sim down" + (f" --run-dir {run_dir}" if run_dir else
+                                       f" --topology {topology}" if topology else "")
     out.print(f"Stop:  {down_hint}")
 
 
@@ -132,7 +133,7 @@ def sim_down(topology: TopologyOption = None, run_dir: RunDirOption = None) -> N
     A pid file whose process is no longer a meshcert simulator is removed; that process is
     left alone. Example: `meshcert sim down --run-dir /tmp/mesh-run`
     """
-    run = run_dir or processes.defaultrun_dir_for(topology_or_fail(topology)[0])
+    run = run_dir or processes.default_run_dir(topology_or_fail(topology)[0])
     stopped = processes.down(run)
     if not stopped:
         out.print(f"Nothing to stop: no pid files in {shown(run)}")

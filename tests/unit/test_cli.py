@@ -92,6 +92,14 @@ def test_down_with_nothing_running_says_so(tmp_path: Path) -> None:
     assert "Nothing to stop" in result.stdout
 
 
+def test_down_finds_the_run_folder_of_a_named_topology(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default run folder is relative to where you stand
+    result = run("sim", "down", "--topology", str(topology_on(tmp_path, 18999)))
+    assert result.exit_code == 0, result.output
+    assert "Nothing to stop" in result.stdout and ".meshcert/run/embedded" in result.stdout
+
+
 @pytest.mark.parametrize(("code", "says"), [
     ("131017", "not a valid local government code"),   # wrong check digit
     ("13101", "not a valid local government code"),    # too short
