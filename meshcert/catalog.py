@@ -169,3 +169,43 @@ def _locate(raw: object, loc: tuple[int | str, ...]) -> str:
             parts.append(f".{part}" if parts else str(part))
             node = node.get(part) if isinstance(node, dict) else None
     return "".join(parts) or "(top level)"
+
+
+# -- comparing versions ------------------------------------------------------------------------
+
+COMPARED_FIELDS = ("level", "profiles", "title", "text", "basis", "target", "defect")
+
+
+class RequirementChange(BaseModel):
+    id: str
+    fields: tuple[str, ...]
+
+
+class CatalogDiff(BaseModel):
+    old: str
+    new: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[RequirementChange, ...]
+
+    @property
+    def to_rerun(self) -> tuple[str, ...]:
+        """Requirements a certified vendor must re-run: new ones and changed ones (a change of
+        title or basis alone changes no obligation, so it is not listed)."""
+        obliging = [c.id for c in self.changed if set(c.fields) - {"title", "basis"}]
+        return tuple(sorted({*self.added, *obliging}))
+
+
+def diff_catalogs(old: Catalog, new: Catalog) -> CatalogDiff:
+    before = {r.id: r for r in old.requirements}
+    after = {r.id: r for r in new.requirements}
+    changed = []
+    for rid in sorted(before.keys() & after.keys()):
+        fields = tuple(f for f in COMPARED_FIELDS
+                       if getattr(before[rid], f) != getattr(after[rid], f))
+        if fields:
+            changed.append(RequirementChange(id=rid, fields=fields))
+    return CatalogDiff(old=old.version, new=new.version,
+                       added=tuple(sorted(after.keys() - before.keys())),
+                       removed=tuple(sorted(before.keys() - after.keys())),
+                       changed=tuple(changed))

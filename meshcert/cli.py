@@ -34,6 +34,7 @@ from meshcert.console import (
     topology_or_fail,
 )
 from meshcert.demo import demo
+from meshcert.requirements_command import requirements_app
 from simulators import defects
 from simulators.common.topology import Topology
 
@@ -260,6 +261,7 @@ def _counted(records: Iterable[str], progress: Progress, task: int) -> Iterator[
 
 
 app.command("demo")(demo)
+app.add_typer(requirements_app, name="requirements")
 
 
 def main() -> None:
