@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from meshcert import processes
+from meshcert.certify_command import certify_command
 from meshcert.console import (
     RunDirOption,
     TopologyOption,
@@ -35,6 +36,8 @@ from meshcert.console import (
 )
 from meshcert.demo import demo
 from meshcert.requirements_command import requirements_app
+from meshcert.selftest_command import selftest
+from meshcert.verify_command import verify_command
 from simulators import defects
 from simulators.common.topology import Topology
 
@@ -261,7 +264,10 @@ def _counted(records: Iterable[str], progress: Progress, task: int) -> Iterator[
 
 
 app.command("demo")(demo)
+app.command("certify")(certify_command)
+app.command("verify")(verify_command)
 app.add_typer(requirements_app, name="requirements")
+app.command("selftest")(selftest)
 
 
 def main() -> None:

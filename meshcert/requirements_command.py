@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from meshcert.catalog import (
@@ -118,15 +119,16 @@ def show_coverage(catalog: CatalogOption = DEFAULT_VERSION, profile: ProfileOpti
     if missing:
         gaps = [row for row in rows if row.requirement.level == "MUST" and not row.complete]
         for row in gaps:
-            out.print(f"{row.requirement.id}: {'; '.join(row.problems)}")
+            out.print(f"{row.requirement.id}: {'; '.join(row.problems)}", markup=False)
         raise typer.Exit(1 if gaps else 0)
     out.print(f"[bold]coverage of catalog {found.version}[/bold]")
     for row in rows:
         r = row.requirement
-        status = "[green]ok[/green]" if row.complete else f"[red]{'; '.join(row.problems)}[/red]"
+        status = ("[green]ok[/green]" if row.complete
+                  else f"[red]{escape('; '.join(row.problems))}[/red]")
         out.print(f"{r.id}  {r.level}  defect {r.defect or '—'}  {status}")
         for test in row.tests:
-            out.print(f"    {test}", soft_wrap=True)
+            out.print(f"    {test}", soft_wrap=True, markup=False)
     must = [r for r in rows if r.requirement.level == "MUST"]
     out.print(f"MUST requirements with tests and a defect: {sum(r.complete for r in must)} "
               f"of {len(must)}")

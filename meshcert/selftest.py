@@ -1,0 +1,160 @@
+"""Negative controls: the harness proves each of its MUST requirements' tests can fail.
+
+``run_selftest`` certifies the bundled reference of a profile (everything must pass), then the
+same reference once per defect (simulators/defects/): the defect's requirement must fail and no
+other requirement may. The result is the detection matrix; detection must be 100 % for MUST.
+
+The variants are independent certifications on their own ports and run folders, so they run
+``jobs`` at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from meshcert.catalog import Catalog, CatalogError, load_catalog
+from meshcert.runner import REPORTS_OUT, ConfigError, HarnessError, certify, new_run_id
+from meshcert.verdicts import FAIL, PASS
+from simulators import defects
+
+VENDORS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
+DEFAULT_SEED = 20261126  # fixed, so a selftest is repeatable; --seed changes it
+
+
+class SelftestError(ValueError):
+    """The selftest cannot run as asked (unknown profile or defect, no reference target)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One certification of the reference: plain (defect None) or with one defect."""
+
+    defect: str | None
+    requirement: str | None        # the requirement the defect must trip
+    level: str | None
+    verdicts: dict[str, str] = field(default_factory=dict)
+    report_dir: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return tuple(sorted(r for r, v in self.verdicts.items() if v == FAIL))
+
+    @property
+    def detected(self) -> bool:
+        return self.requirement is not None and self.requirement in self.failed
+
+    @property
+    def unrelated(self) -> tuple[str, ...]:
+        """Requirements that failed although this variant's defect does not concern them."""
+        return tuple(r for r in self.failed if r != self.requirement)
+
+    @property
+    def ok(self) -> bool:
+        if self.error:
+            return False
+        if self.defect is None:
+            return not self.failed and all(v == PASS for v in self.verdicts.values())
+        return self.detected and not self.unrelated
+
+
+@dataclass(frozen=True)
+class Selftest:
+    profile: str
+    catalog: str
+    seed: int
+    reference: Variant
+    variants: tuple[Variant, ...]
+    report_dir: Path
+
+    @property
+    def must_variants(self) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if v.level == "MUST")
+
+    @property
+    def detection_rate(self) -> float:
+        musts = self.must_variants
+        return sum(v.detected for v in musts) / len(musts) if musts else 1.0
+
+    @property
+    def ok(self) -> bool:
+        return self.reference.ok and all(v.ok for v in self.variants)
+
+    def to_json(self) -> dict[str, object]:
+        def row(v: Variant) -> dict[str, object]:
+            return {**asdict(v), "detected": v.detected, "unrelated": list(v.unrelated),
+                    "ok": v.ok}
+        return {"profile": self.profile, "catalog": self.catalog, "seed": self.seed,
+                "ok": self.ok, "detection_rate_must": self.detection_rate,
+                "reference": row(self.reference), "variants": [row(v) for v in self.variants]}
+
+
+def reference_target(profile: str) -> Path:
+    """The bundled reference target of a profile: a file in fixtures/vendors/ with ``launch``."""
+    for path in sorted(VENDORS_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if data.get("profile") == profile and data.get("launch"):
+            return path
+    raise SelftestError(f"no bundled reference target for profile {profile!r} in {VENDORS_DIR}")
+
+
+def planned_defects(catalog: Catalog, profile: str, only: list[str] | None = None
+                    ) -> list[tuple[str, str, str]]:
+    """(defect id, requirement id, level) for every requirement of the profile with a defect."""
+    rows = [(r.defect, r.id, r.level) for r in catalog.for_profile(profile) if r.defect]
+    if only:
+        unknown = sorted(set(only) - {d for d, _, _ in rows})
+        if unknown:
+            raise SelftestError(f"defects not in profile {profile!r}: {', '.join(unknown)}")
+        rows = [row for row in rows if row[0] in only]
+    return rows
+
+
+def run_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
+                 jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = "2026.1",
+                 on_done: Callable[[Variant], None] | None = None) -> Selftest:
+    try:
+        catalog = load_catalog(catalog_version)
+        planned = planned_defects(catalog, profile, only)
+    except CatalogError as exc:
+        raise SelftestError(str(exc)) from None
+    target = reference_target(profile)
+    registered = defects.all_defects()
+    report_dir = REPORTS_OUT / f"selftest-{new_run_id()}"
+    report_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(defect: str | None, requirement: str | None, level: str | None) -> Variant:
+        if defect is not None and defect not in registered:
+            return Variant(defect, requirement, level, error="defect not implemented")
+        started = datetime.now(UTC)
+        name = defect or "reference"
+        try:
+            result = certify(target, defect=defect, seed=seed, out_dir=report_dir / name)
+        except (ConfigError, HarnessError) as exc:
+            return Variant(defect, requirement, level, error=str(exc).splitlines()[0])
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        return Variant(defect, requirement, level, dict(result.verdicts),
+                       str(result.report_dir), None, round(seconds, 1))
+
+    jobs_list: list[tuple[str | None, str | None, str | None]] = [(None, None, None), *planned]
+    results: dict[str | None, Variant] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(run, *job): job[0] for job in jobs_list}
+        for future in as_completed(futures):
+            variant = future.result()
+            results[futures[future]] = variant
+            if on_done:
+                on_done(variant)
+    outcome = Selftest(profile, catalog.version, seed, results[None],
+                       tuple(results[d] for d, _, _ in planned), report_dir)
+    (report_dir / "selftest.json").write_text(
+        json.dumps(outcome.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    return outcome

@@ -1,0 +1,105 @@
+"""``meshcert selftest``: certify the reference, then each defective variant; print the
+detection matrix."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from meshcert.console import err, fail, out, shown
+from meshcert.selftest import DEFAULT_SEED, SelftestError, Variant, planned_defects, run_selftest
+
+
+def selftest(
+    profile: Annotated[str, typer.Option(
+        "--profile", "-p", help="Profile whose reference and defects to run. "
+        "Example: --profile resident-registry")] = "resident-registry",
+    defect: Annotated[list[str] | None, typer.Option(
+        "--defect", metavar="ID", help="Only these defects (repeatable); the reference always "
+        "runs. Example: --defect ignore-audience")] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=1, max=16, help="Certifications run side by side. "
+        "Example: --jobs 2")] = 2,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Hypothesis seed for every variant (fixed by default, so a "
+        "selftest repeats exactly). Example: --seed 7")] = DEFAULT_SEED,
+) -> None:
+    """Prove the suites can fail: certify the bundled reference (everything must pass), then
+    the reference with each defect (its requirement must fail, nothing else may).
+
+    Prints the detection matrix and exits 0 only when the reference passes, every defect is
+    detected and no defect trips an unrelated requirement. Example: `meshcert selftest -j 2`
+    """
+    from meshcert.catalog import load_catalog
+
+    try:
+        total = 1 + len(planned_defects(load_catalog(), profile, defect))
+    except (SelftestError, ValueError) as exc:
+        fail(str(exc))
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("selftest", total=total)
+
+        def done(variant: Variant) -> None:
+            progress.advance(task)
+            mark = "[green]ok[/green]" if variant.ok else "[red]NOT OK[/red]"
+            progress.console.print(f"  {variant.defect or 'reference'}: {mark}")
+
+        try:
+            result = run_selftest(profile, only=defect, jobs=jobs, seed=seed, on_done=done)
+        except SelftestError as exc:
+            fail(str(exc))
+    out.print(_matrix(result.reference, result.variants))
+    unrelated_lines = _unrelated(result.reference, result.variants)
+    if unrelated_lines:
+        out.print("[yellow]unrelated failures (a defect must trip only its requirement; the "
+                  "reference none):[/yellow]")
+        for line in unrelated_lines:
+            out.print(line, soft_wrap=True)
+    musts = result.must_variants
+    detected = sum(v.detected for v in musts)
+    unrelated = sum(bool(v.unrelated) for v in result.variants)
+    out.print(f"reference: {'all requirements pass' if result.reference.ok else 'NOT clean'}"
+              f" · MUST detection {detected}/{len(musts)} ({result.detection_rate:.0%})"
+              f" · defects with unrelated failures: {unrelated}"
+              f" · {time.perf_counter() - started:.0f} s, seed {result.seed}")
+    out.print(f"reports: {shown(result.report_dir)}/ (selftest.json, one report per variant)")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _matrix(reference: Variant, variants: tuple[Variant, ...]) -> Table:
+    table = Table(title="detection matrix", title_justify="left")
+    for column in ("defect", "must trip", "level", "its verdict", "result"):
+        table.add_column(column, no_wrap=True)
+    for v in (reference, *variants):
+        if v.defect is None:
+            table.add_row("(reference)", "—", "—", "—", _result(v))
+        else:
+            table.add_row(v.defect, v.requirement or "—", v.level or "—",
+                          v.error or v.verdicts.get(v.requirement or "", "—"), _result(v))
+    return table
+
+
+def _unrelated(reference: Variant, variants: tuple[Variant, ...]) -> list[str]:
+    """One line per variant that failed requirements it should not have."""
+    lines = [f"  (reference) fails {', '.join(reference.failed)}"] if reference.failed else []
+    lines += [f"  {v.defect} also fails {', '.join(v.unrelated)}"
+              for v in variants if v.unrelated]
+    return lines
+
+
+def _result(v: Variant) -> str:
+    if v.ok:
+        return "[green]ok[/green]" if v.defect is None else "[green]detected[/green]"
+    if v.error:
+        return f"[red]{v.error}[/red]"
+    if v.defect is None:
+        return "[red]reference fails[/red]"
+    if not v.detected:
+        return "[red]missed[/red]"
+    return f"[yellow]too broad ({len(v.unrelated)})[/yellow]"

@@ -1,0 +1,120 @@
+"""The plugin records a run for the runner: a progress line per test, the results file with
+outcomes, requirements, durations, failure text and latency, evidence and Allure attachments."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SUITE = '''
+import pytest
+from meshcert.evidence import Exchange, Recorder
+from meshcert.harness import RECORDER
+
+
+@pytest.fixture
+def recorded(request):
+    recorder = Recorder()
+    recorder.exchanges.append(Exchange("GET", "https://sut/x", {}, None, status=404,
+        response_headers={"content-type": "application/problem+json"},
+        response_body='{"type": "urn:meshcert:problem:not-found", "status": 404}'))
+    request.node.stash[RECORDER] = recorder
+    return recorder
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("the seeding endpoint is down")
+
+
+@pytest.mark.requirement("ERR-REQID-001")
+def test_passes(record_property):
+    record_property("latency_ms", [1.5, 2.5, 3.0])
+
+
+@pytest.mark.requirement("ERR-PROB-001")
+def test_fails(recorded):
+    assert 404 == 200, "the target answered 404"
+
+
+@pytest.mark.requirement("SEC-TLS-001")
+def test_errors(broken):
+    pass
+
+
+@pytest.mark.requirement("SEC-TLS-002")
+def test_skips():
+    pytest.skip("needs TLS 1.1 in the client")
+'''
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("recording")
+    (folder / "test_sample.py").write_text(SUITE, encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "meshcert.pytest_plugin", "-p",
+         "no:cacheprovider", "--rootdir", str(folder), str(folder / "test_sample.py"),
+         "--meshcert-results", str(folder / "results.json"),
+         "--meshcert-progress", str(folder / "progress.jsonl"),
+         "--meshcert-evidence", str(folder / "evidence"),
+         "--alluredir", str(folder / "allure"), "-q"],
+        cwd=folder, capture_output=True, text=True, timeout=120, check=False)
+    return folder
+
+
+def results(run: Path) -> dict[str, dict]:
+    data = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    return {t["name"]: t for t in data["tests"]}
+
+
+def test_each_test_gets_one_outcome_with_its_requirements(run: Path) -> None:
+    found = results(run)
+    assert {n: t["outcome"] for n, t in found.items()} == {
+        "test_passes": "passed", "test_fails": "failed", "test_errors": "error",
+        "test_skips": "skipped"}
+    assert found["test_fails"]["requirements"] == ["ERR-PROB-001"]
+    assert all(t["duration_s"] >= 0 for t in found.values())
+
+
+def test_the_short_failure_text_says_what_went_wrong(run: Path) -> None:
+    found = results(run)
+    assert "the target answered 404" in found["test_fails"]["message"]
+    assert "the seeding endpoint is down" in found["test_errors"]["message"]
+    assert found["test_skips"]["message"] == "needs TLS 1.1 in the client"
+    assert found["test_passes"]["message"] is None
+
+
+def test_latency_recorded_by_a_suite_is_kept(run: Path) -> None:
+    assert results(run)["test_passes"]["user_properties"] == {"latency_ms": [1.5, 2.5, 3.0]}
+
+
+def test_the_exchanges_of_a_test_are_its_evidence(run: Path) -> None:
+    failing = results(run)["test_fails"]
+    assert failing["exchanges"] == 1
+    evidence = json.loads((run / failing["evidence"]).read_text(encoding="utf-8"))
+    assert evidence["outcome"] == "failed"
+    assert evidence["exchanges"][0]["status"] == 404
+    assert len(list((run / "evidence").iterdir())) == 4  # one file per test
+
+
+def test_progress_is_one_line_per_event_in_order(run: Path) -> None:
+    events = [json.loads(line) for line in
+              (run / "progress.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert events[0] == {"event": "collected", "total": 4}
+    assert [e["event"] for e in events[1:-1]] == ["start", "test"] * 4
+    assert events[-1]["event"] == "finished"
+    assert [e["outcome"] for e in events if e["event"] == "test"] == [
+        "passed", "failed", "error", "skipped"]
+
+
+def test_allure_gets_the_exchanges_as_a_json_attachment(run: Path) -> None:
+    attachments = list((run / "allure").glob("*-attachment.json"))
+    assert len(attachments) == 1
+    assert "urn:meshcert:problem:not-found" in attachments[0].read_text(encoding="utf-8")
