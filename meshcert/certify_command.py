@@ -86,7 +86,7 @@ def certify_command(
             rerun_of = previous.run_dir.name
             out.print(f"Rerunning {len(requirements)} requirement(s) that failed in "
                       f"{previous.run_dir.name}: {', '.join(requirements)}")
-        with _ProgressDisplay() as display:
+        with ProgressDisplay() as display:
             result = certify(target, requirements=requirements, defect=defect, seed=seed,
                              out_dir=out_dir, baseline=baseline, progress=display.on_event,
                              topology=topology, signing_key=signing_key,
@@ -98,11 +98,11 @@ def certify_command(
     except KeyboardInterrupt:
         err.print("interrupted: the simulators this run started were stopped")
         raise typer.Exit(130) from None
-    _summary(result)
+    print_summary(result)
     raise typer.Exit(result.exit_code)
 
 
-class _ProgressDisplay:
+class ProgressDisplay:
     """A progress bar on stderr fed by the runner's events: tests done / total, the current
     test, failures so far; each failure printed above the bar as it happens."""
 
@@ -115,7 +115,7 @@ class _ProgressDisplay:
         self.failed = 0
         self.started = False
 
-    def __enter__(self) -> _ProgressDisplay:
+    def __enter__(self) -> ProgressDisplay:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -148,7 +148,7 @@ def _short(nodeid: str, width: int = 50) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def _summary(result: Certification) -> None:
+def print_summary(result: Certification) -> None:
     c = result.certificate
     counts = c["summary"]["verdicts"]
     if result.certified:

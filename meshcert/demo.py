@@ -161,6 +161,10 @@ def demo(
     keep_running: Annotated[bool, typer.Option(
         "--keep-running", help="Leave the simulators running afterwards, to explore the API "
         "yourself. Example: meshcert demo --keep-running")] = False,
+    certification: Annotated[bool, typer.Option(
+        "--certify/--no-certify", help="End with a certification of the bundled reference "
+        "registry and of one defective variant (about a minute). Example: --no-certify")
+    ] = True,
 ) -> None:
     """Walk through a day at a municipality over real HTTP, step by step.
 
@@ -196,6 +200,8 @@ def demo(
             day.say(f"{name}  {topo.url(name)}  {state}")
         _a_day(day, town, today, persons, seed)
         _where_to_look(topo, sim_name, run, callers, keep_running or not started)
+        if certification:
+            _certify_the_reference()
     except DemoFailed as exc:
         fail(f"the demo stopped: {exc} (the simulator log is {shown(log)})", code=1)
     except httpx.HTTPError as exc:
@@ -415,3 +421,37 @@ def _where_to_look(topology: Topology, sim_name: str, run: Path, callers: dict[s
               f"'{url}/municipalities/{lg}/changes?limit=2'")
     if not running:
         out.print("               (after `meshcert sim up` or `meshcert demo --keep-running`)")
+
+
+# The variant the demo certifies to show a failure: a registry that hands everyone the
+# My Number is the kind of defect a vendor must never ship.
+DEMO_DEFECT = "mynumber-to-everyone"
+
+
+def _certify_the_reference() -> None:
+    """Certify the bundled reference registry, then the same system with one defect."""
+    from meshcert.certify_command import ProgressDisplay, print_summary
+    from meshcert.runner import ConfigError, HarnessError, certify
+    from meshcert.selftest import reference_target
+
+    target = reference_target("resident-registry")
+    runs = [(None, "the bundled reference resident-registry system, as shipped"),
+            (DEMO_DEFECT, f"the same system with the defect {DEMO_DEFECT!r} (the My Number "
+                          "served to every caller)")]
+    reports = []
+    for defect, what in runs:
+        out.print(f"\n[bold]Certify {what}[/bold]\n    meshcert certify --target "
+                  f"{shown(target)}" + (f" --defect {defect}" if defect else ""), soft_wrap=True)
+        try:
+            with ProgressDisplay() as display:
+                result = certify(target, defect=defect, progress=display.on_event)
+        except (ConfigError, HarnessError) as exc:
+            raise DemoFailed(f"the certification could not run: {exc}") from None
+        print_summary(result)
+        reports.append(result)
+    out.print("\n[bold]The two reports[/bold]")
+    for result in reports:
+        verdict = "certified" if result.certified else "not certified"
+        out.print(f"    {verdict:14} {shown(result.index)}", soft_wrap=True)
+    out.print("    Open them in a browser (they are self-contained); check a report's signature "
+              f"with `meshcert verify {shown(reports[0].report_dir)}`.", soft_wrap=True)

@@ -60,9 +60,12 @@ class Recorder:
 
     def _on_request(self, request: httpx.Request) -> None:
         request.extensions["meshcert_started"] = time.perf_counter()
-        body = request.content if not isinstance(request.stream, httpx.AsyncByteStream) else b""
+        try:
+            body = _text(request.content)
+        except httpx.RequestNotRead:  # a streamed body: reading it here would consume it
+            body = "[streamed body: not recorded]"
         self.exchanges.append(Exchange(request.method, str(request.url),
-                                       _headers(request.headers), _text(body)))
+                                       _headers(request.headers), body))
         request.extensions["meshcert_index"] = len(self.exchanges) - 1
 
     def _on_response(self, response: httpx.Response) -> None:

@@ -69,6 +69,10 @@ def selftest(
               f" · defects with unrelated failures: {unrelated}"
               f" · {time.perf_counter() - started:.0f} s, seed {result.seed}")
     out.print(f"reports: {shown(result.report_dir)}/ (selftest.json, one report per variant)")
+    variants = (result.reference, *result.variants)
+    good = sum(v.ok for v in variants)
+    # The plain closing line CI systems read: one line, counts only.
+    out.print(f"selftest: {good} passed, {len(variants) - good} failed", highlight=False)
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -17,7 +17,7 @@ import uvicorn
 from simulators import defects
 from simulators.common.jwks import KeyFileError
 from simulators.common.settings import Settings, SettingsError
-from simulators.common.tls import ensure_local_tls, server_context
+from simulators.common.tls import ensure_local_tls
 from simulators.common.topology import TopologyError
 from simulators.registry import create_app
 
@@ -56,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _tls_options(settings: Settings) -> dict[str, object]:
-    """uvicorn's SSL options for a ``tls: true`` simulator: our own context, so the minimum
-    version is TLS 1.2 whatever the system's OpenSSL defaults are."""
+    """uvicorn's SSL options for a ``tls: true`` simulator: our own context
+    (``settings.tls_server_context``), so the minimum version is TLS 1.2 whatever the system's
+    OpenSSL defaults are."""
     if not settings.spec.tls:
         return {}
     tls = ensure_local_tls(Path(str(settings.tls_dir)))
     return {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key),
-            "ssl_context_factory": lambda _config, _default: server_context(tls)}
+            "ssl_context_factory": lambda _config, _default: settings.tls_server_context(tls)}
 
 
 if __name__ == "__main__":

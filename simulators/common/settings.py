@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulators.common.storage import SYNCHRONOUS_MODES
+from simulators.common.tls import LocalTls, server_context
 from simulators.common.topology import SimulatorSpec, Topology, load_topology
 
 MIB = 1024 * 1024
@@ -26,6 +29,9 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
     # The local CA and server certificate (simulators.common.tls); None: no TLS files.
     tls_dir: Path | None = None
+    # What a ``tls: true`` simulator serves with; a negative control (simulators/defects/) may
+    # put a weaker one here instead of the server code growing a branch for it.
+    tls_server_context: Callable[[LocalTls], ssl.SSLContext] = server_context
 
     @property
     def spec(self) -> SimulatorSpec:

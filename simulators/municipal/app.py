@@ -84,20 +84,25 @@ def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) ->
 def create_app(settings: Settings) -> FastAPI:
     db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3",
                   SCHEMA + moveout.MOVEOUT_SCHEMA, settings.sqlite_synchronous)
-    registry = Registry(db, settings.spec.municipalities)
     app = build_app(settings, title="meshcert resident-registry simulator",
                     description="Standard linkage API of a municipal resident-registry system "
                                 "(住民記録システム), as simulated by meshcert.",
                     on_shutdown=db.close)
-    app.state.registry = registry
+    # Looked up on every request, so a defect (simulators/defects/) can put an overriding
+    # subclass or other rules in their place from outside.
+    app.state.registry = Registry(db, settings.spec.municipalities)
+    app.state.moveout_rules = moveout.MoveoutRules()
     bodies: list[type[BaseModel]] = []
     errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+    def registry() -> Registry:
+        return app.state.registry
 
     def caller(request: Request, role: str, lg_code: str | None = None) -> tuple[Caller, Actor]:
         who = app.state.authenticator.authenticate(request)
         require(who, role, lg_code)
         if lg_code is not None:
-            registry.check_hosted(lg_code)
+            registry().check_hosted(lg_code)
         actor = Actor(who.client_id, request.scope.get("state", {}).get("request_id"),
                       who.has(MYNUMBER_ROLE))
         return who, actor
@@ -108,7 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def get_resident(request: Request, lg_code: LgCode, atena_number: AtenaPath
                            ) -> Response:
         _, actor = caller(request, "registry:read", lg_code)
-        return _json(Resident, registry.read_resident(lg_code, atena_number, actor))
+        return _json(Resident, registry().read_resident(lg_code, atena_number, actor))
 
     @app.get("/municipalities/{lg_code}/residents", response_model=Resident, responses=errors,
              tags=["residents"], operation_id="findResidentByJuminhyoCode",
@@ -117,7 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
                             juminhyo_code: Annotated[str, Query(pattern=JUMINHYO)]
                             ) -> Response:
         _, actor = caller(request, "registry:read", lg_code)
-        return _json(Resident, registry.find_by_juminhyo(lg_code, juminhyo_code, actor))
+        return _json(Resident, registry().find_by_juminhyo(lg_code, juminhyo_code, actor))
 
     @app.get("/municipalities/{lg_code}/households/{setai_number}", response_model=Household,
              responses=errors, tags=["residents"], operation_id="getHousehold",
@@ -125,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def get_household(request: Request, lg_code: LgCode, setai_number: SetaiPath
                             ) -> Response:
         _, actor = caller(request, "registry:read", lg_code)
-        members = registry.read_household(lg_code, setai_number, actor)
+        members = registry().read_household(lg_code, setai_number, actor)
         head = next((m for m in members if m["relationship"]["code"] == "02"), None)
         return _json(Household, {"lg_code": lg_code, "setai_number": setai_number,
                                  "head_atena_number": head["atena_number"] if head else None,
@@ -138,7 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
                           after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         _, actor = caller(request, "registry:read", lg_code)
-        entries, has_more = registry.read_changes(lg_code, after, limit, actor)
+        entries, has_more = registry().read_changes(lg_code, after, limit, actor)
         return _json(ChangePage, {"entries": entries,
                                   "next_after": entries[-1]["seq"] if entries else after,
                                   "has_more": has_more})
@@ -152,7 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def post_movement(request: Request, lg_code: LgCode) -> Response:
         _, actor = caller(request, "registry:write", lg_code)
         body = await json_body(request, MovementRequest)
-        result, created = apply_movement(registry, lg_code, body, await request.body(), actor)
+        result, created = apply_movement(registry(), lg_code, body, await request.body(), actor)
         return _json(MovementResult, result, 201 if created else 200)
 
     @app.post("/municipalities/{lg_code}/moveout-notifications", response_model=MoveoutState,
@@ -164,7 +169,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def post_moveout(request: Request, lg_code: LgCode) -> Response:
         _, actor = caller(request, "moveout:submit", lg_code)
         body = await json_body(request, MoveoutNotification)
-        state, created = moveout.receive(registry, lg_code, body, await request.body(), actor)
+        state, created = moveout.receive(registry(), lg_code, body, await request.body(),
+                                        actor, app.state.moveout_rules)
         return _json(MoveoutState, state, 202 if created else 200)
 
     @app.get("/municipalities/{lg_code}/moveout-notifications/{application_id}",
@@ -175,7 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
         who = app.state.authenticator.authenticate(request)
         role = "moveout:process" if who.has("moveout:process") else "moveout:submit"
         caller(request, role, lg_code)
-        return _json(MoveoutState, moveout.status(registry, lg_code, application_id))
+        return _json(MoveoutState, moveout.status(registry(), lg_code, application_id))
 
     @app.post("/municipalities/{lg_code}/moveout-notifications/{application_id}/transitions",
               response_model=MoveoutState, responses=errors, tags=["move-out"],
@@ -186,8 +192,9 @@ def create_app(settings: Settings) -> FastAPI:
                               ) -> Response:
         _, actor = caller(request, "moveout:process", lg_code)
         body = await json_body(request, MoveoutTransition)
-        return _json(MoveoutState, moveout.advance(registry, lg_code, application_id,
-                                                   body.status, actor))
+        return _json(MoveoutState, moveout.advance(registry(), lg_code, application_id,
+                                                   body.status, actor,
+                                                   app.state.moveout_rules))
 
     @app.get("/municipalities/{lg_code}/audit-log", response_model=AuditPage, responses=errors,
              tags=["audit"], operation_id="exportAuditLog",
@@ -196,7 +203,7 @@ def create_app(settings: Settings) -> FastAPI:
                         after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         caller(request, "audit:read", lg_code)
-        entries = registry.audit_entries(lg_code, after, limit + 1)
+        entries = registry().audit_entries(lg_code, after, limit + 1)
         page = [asdict(e) for e in entries[:limit]]
         return _json(AuditPage, {"entries": page,
                                  "next_after": page[-1]["seq"] if page else after,
@@ -207,7 +214,7 @@ def create_app(settings: Settings) -> FastAPI:
              summary="Recompute the hash chain and report the first broken entry")
     async def verify_audit(request: Request, lg_code: LgCode) -> Response:
         caller(request, "audit:read", lg_code)
-        return _json(ChainCheckOut, asdict(registry.verify_audit(lg_code)))
+        return _json(ChainCheckOut, asdict(registry().verify_audit(lg_code)))
 
     @app.post("/admin/seed", response_model=SeedResult, responses=errors, tags=["admin"],
               operation_id="seedResidents", summary="Seed test data (admin credential)",
@@ -215,8 +222,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def post_seed(request: Request) -> Response:
         _, actor = caller(request, ADMIN_ROLE)
         body = await json_body(request, SeedRequest)
-        registry.check_hosted(body.lg_code)
-        return _json(SeedResult, seed(registry, body, actor))
+        registry().check_hosted(body.lg_code)
+        return _json(SeedResult, seed(registry(), body, actor))
 
     install_openapi(app, bodies)
     return app

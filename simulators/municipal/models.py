@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -171,6 +171,9 @@ class ChangePage(Model):
 
 EventId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Atena = Annotated[str, Field(pattern=ATENA)]
+# A 続柄 map takes 宛名番号 keys only: say so in the contract (patternProperties alone lets any
+# other key through, which the model refuses).
+ONLY_ATENA_KEYS: dict[str, Any] = {"additionalProperties": False}
 
 
 class MovementBase(Model):
@@ -238,7 +241,8 @@ class HouseholdMerge(MovementBase):
     setai_number: Atena
     into_setai_number: Atena
     relationships: dict[Atena, RelationshipCode] = Field(
-        default_factory=dict, description="New 続柄 for joining members; default 99 (その他)")
+        default_factory=dict, description="New 続柄 for joining members; default 99 (その他)",
+        json_schema_extra=ONLY_ATENA_KEYS)
 
 
 class HeadChange(MovementBase):
@@ -247,7 +251,8 @@ class HeadChange(MovementBase):
     kind: Literal["head-change"]
     setai_number: Atena
     new_head: Atena
-    relationships: dict[Atena, RelationshipCode] = Field(default_factory=dict)
+    relationships: dict[Atena, RelationshipCode] = Field(default_factory=dict,
+                                                        json_schema_extra=ONLY_ATENA_KEYS)
 
 
 class MovementRequest(Model):

@@ -9,7 +9,12 @@ import uuid
 from datetime import date
 from typing import Any
 
-from simulators.common.japanese_calendar import date_from_wire, date_to_wire, parse_birth_date
+from simulators.common.japanese_calendar import (
+    EraTable,
+    date_from_wire,
+    date_to_wire,
+    parse_birth_date,
+)
 from simulators.common.problems import Problem
 from simulators.municipal.models import (
     Address,
@@ -50,6 +55,8 @@ def apply_movement(registry: Registry, lg_code: str, request: MovementRequest, r
         _check_dates(movement.event_date, movement.notified_date, processed, movement.kind)
         affected = _APPLY[type(movement)](registry, conn, lg_code, movement, event_id,
                                           processed, actor)
+        for setai in sorted({r["setai_number"] for r in affected}):
+            registry.check_one_head(conn, lg_code, setai)
         result = {
             "event_id": event_id, "kind": movement.kind, "lg_code": lg_code,
             "event_date": movement.event_date.isoformat(),
@@ -62,15 +69,15 @@ def apply_movement(registry: Registry, lg_code: str, request: MovementRequest, r
     return result, True
 
 
-def canonical_date(given: WireDate) -> dict[str, Any]:
+def canonical_date(given: WireDate, eras: EraTable | None = None) -> dict[str, Any]:
     """The full wire form of a date a sender gave in part; 422 ``invalid-date`` when its parts
-    disagree or it is no date the calendar knows."""
+    disagree or it is no date the calendar knows. ``eras`` defaults to the shipped table."""
     try:
-        value = given.iso if given.iso is not None else parse_birth_date(given.text or "")
-        wire = date_to_wire(value)
+        value = given.iso if given.iso is not None else parse_birth_date(given.text or "", eras)
+        wire = date_to_wire(value, eras)
         sent = {k: v for k, v in given.model_dump(mode="json", exclude_unset=True).items()
                 if v is not None}
-        date_from_wire({**wire, **sent})  # raises if any part sent disagrees
+        date_from_wire({**wire, **sent}, eras)  # raises if any part sent disagrees
     except ValueError as exc:
         raise Problem(422, "invalid-date", "Not a date the register can hold", str(exc)) from None
     return wire
@@ -123,7 +130,7 @@ def _dates(became: date, fixed: date, notified: date, processed: date) -> dict[s
 
 def _new_record(registry: Registry, conn: sqlite3.Connection, lg_code: str, person: NewPerson,
                 setai: str, address: dict[str, Any], dates: dict[str, str]) -> dict[str, Any]:
-    birth = canonical_date(person.birth_date)
+    birth = canonical_date(person.birth_date, registry.eras)
     my_number = person.my_number or registry.new_my_number(conn, lg_code)
     if conn.execute("SELECT 1 FROM residents WHERE lg_code=? AND my_number=? AND "
                     "status='resident'", (lg_code, my_number)).fetchone():
@@ -170,7 +177,7 @@ def _birth(registry: Registry, conn: sqlite3.Connection, lg_code: str, m: Birth,
     if m.person.my_number:
         raise Problem(422, "birth-with-mynumber", "A newborn has no My Number yet",
                       "leave my_number out: the municipality assigns it")
-    if canonical_date(m.person.birth_date)["iso"] != m.event_date.isoformat():
+    if canonical_date(m.person.birth_date, registry.eras)["iso"] != m.event_date.isoformat():
         raise Problem(422, "invalid-dates", "Birth date differs from the event date",
                       "for a birth, person.birth_date.iso must equal event_date")
     dates = _dates(m.event_date, m.event_date, m.notified_date, processed)

@@ -7,6 +7,7 @@ the same application back, never a second one.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +32,27 @@ WINDOW_AFTER = timedelta(days=10)
 NEXT_STATUS = {"受付": "処理中", "処理中": "完了"}
 
 
+@dataclass(frozen=True)
+class MoveoutRules:
+    """The rules intake and processing apply; the app keeps one on ``app.state.moveout_rules``
+    (so a negative control can replace it from outside)."""
+
+    window_before: timedelta = WINDOW_BEFORE
+    window_after: timedelta = WINDOW_AFTER
+
+    def domestic(self, country: str) -> bool:
+        return country == "JP"
+
+    def valid_destination(self, destination: str, home: str) -> bool:
+        return is_valid_local_government_code(destination) and destination != home
+
+    def may_advance(self, current: str, to: str) -> bool:
+        return NEXT_STATUS.get(current) == to
+
+
+RULES = MoveoutRules()
+
+
 def _resident_by_juminhyo(conn: Any, lg_code: str, code: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT record FROM residents WHERE lg_code=? AND juminhyo_code=? AND "
                        "status='resident'", (lg_code, code)).fetchone()
@@ -38,27 +60,27 @@ def _resident_by_juminhyo(conn: Any, lg_code: str, code: str) -> dict[str, Any] 
 
 
 def receive(registry: Registry, lg_code: str, notice: MoveoutNotification, raw: bytes,
-            actor: Actor) -> tuple[dict[str, Any], bool]:
+            actor: Actor, rules: MoveoutRules = RULES) -> tuple[dict[str, Any], bool]:
     """Validate and accept a notification; returns (state, created)."""
     digest = body_hash(raw)
     today = registry.today()
     with registry.db.transaction() as conn:
         if earlier := registry.recall(conn, lg_code, "moveout", notice.application_id, digest):
             return _state(conn, lg_code, earlier["application_id"]), False
-        if notice.destination.country != "JP":
+        if not rules.domestic(notice.destination.country):
             raise Problem(422, "domestic-only", "Online move-out is domestic only",
                           "a move abroad is notified at the counter")
         dest = notice.destination.lg_code
-        if not is_valid_local_government_code(dest) or dest == lg_code:
+        if not rules.valid_destination(dest, lg_code):
             raise Problem(422, "invalid-destination", "Destination is not another municipality",
                           f"{dest} is not a valid local government code of another municipality")
-        if not (notice.moving_date - WINDOW_BEFORE <= today <= notice.moving_date + WINDOW_AFTER):
+        start = notice.moving_date - rules.window_before
+        end = notice.moving_date + rules.window_after
+        if not start <= today <= end:
             raise Problem(422, "outside-filing-window", "Outside the online filing window",
                           f"a move on {notice.moving_date} can be filed online from "
-                          f"{notice.moving_date - WINDOW_BEFORE} to "
-                          f"{notice.moving_date + WINDOW_AFTER}; today is {today}",
-                          window_start=str(notice.moving_date - WINDOW_BEFORE),
-                          window_end=str(notice.moving_date + WINDOW_AFTER))
+                          f"{start} to {end}; today is {today}",
+                          window_start=str(start), window_end=str(end))
         person = _resident_by_juminhyo(conn, lg_code, notice.applicant.juminhyo_code)
         applicant = notice.applicant
         if person is None or (person["name"]["surname"], person["name"]["given_name"],
@@ -105,12 +127,12 @@ def status(registry: Registry, lg_code: str, application_id: str) -> dict[str, A
         return _state(conn, lg_code, application_id)
 
 
-def advance(registry: Registry, lg_code: str, application_id: str, to: str, actor: Actor
-            ) -> dict[str, Any]:
+def advance(registry: Registry, lg_code: str, application_id: str, to: str, actor: Actor,
+            rules: MoveoutRules = RULES) -> dict[str, Any]:
     """Move an application one step on (受付 → 処理中 → 完了); 完了 removes the records."""
     with registry.db.transaction() as conn:
         state = _state(conn, lg_code, application_id)
-        if NEXT_STATUS.get(state["status"]) != to:
+        if not rules.may_advance(state["status"], to):
             raise Problem(409, "invalid-transition", "Status cannot change that way",
                           f"{application_id} is {state['status']}; the next status is "
                           f"{NEXT_STATUS.get(state['status'], 'none (it is final)')}",

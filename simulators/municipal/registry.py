@@ -21,6 +21,7 @@ from simulators.common.identifiers import (
     generate_my_number,
     mod11_check_digit,
 )
+from simulators.common.japanese_calendar import EraTable
 from simulators.common.problems import Problem
 from simulators.common.storage import Database
 from simulators.municipal.models import RELATIONSHIPS
@@ -90,6 +91,8 @@ def to_json(value: Any) -> str:
 
 class Registry:
     """The register of every municipality one simulator process hosts."""
+
+    eras: EraTable | None = None  # the era table dates are converted with; None: the shipped one
 
     def __init__(self, db: Database, municipalities: Iterable[str],
                  clock: Callable[[], datetime] = now_utc, seed: int | None = None) -> None:
@@ -206,6 +209,16 @@ class Registry:
                      (lg_code, atena, change_type, event_id, stamp, body))
         self.log(conn, lg_code, actor, f"resident.{change_type}", atena, False)
         return record
+
+    def check_one_head(self, conn: sqlite3.Connection, lg_code: str, setai: str) -> None:
+        """Refuse a change that leaves a household with more than one head (続柄 02)."""
+        rows = conn.execute("SELECT record FROM residents WHERE lg_code=? AND setai_number=? "
+                            "AND status='resident'", (lg_code, setai)).fetchall()
+        heads = [r for r in rows if json.loads(r[0])["relationship"]["code"] == "02"]
+        if len(heads) > 1:
+            raise Problem(422, "household-head", "A household has one head",
+                          f"世帯番号 {setai} already has a head (続柄 02); change the head with "
+                          "a head-change instead", setai_number=setai)
 
     def next_number(self, conn: sqlite3.Connection, lg_code: str, name: str) -> str:
         """The next free 宛名番号 or 世帯番号: a 9-digit sequence plus its modulus-11 digit."""

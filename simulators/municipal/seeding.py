@@ -46,7 +46,8 @@ def seed(registry: Registry, request: SeedRequest, actor: Actor) -> dict[str, An
         records: list[dict[str, Any]] = list(generate(lg_code, request.generate.persons,
                                                       request.generate.seed))
     else:
-        records = [{**r.model_dump(mode="json"), "birth_date": canonical_date(r.birth_date)}
+        records = [{**r.model_dump(mode="json"), "birth_date": canonical_date(r.birth_date,
+                                                                  registry.eras)}
                    for r in request.residents]
     for record in records:
         if record["address"]["lg_code"] != lg_code:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
+from hypothesis import HealthCheck, settings
+
+from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
+from simulators.common.municipalities import lookup
+
+JST = timezone(timedelta(hours=9))  # the register's calendar day is Japan's (no daylight saving)
 LG = "131016"
 ADDRESS = {"lg_code": LG, "machiaza_id": "0010002", "prefecture": "東京都", "city": "千代田区",
            "town": "霞が関二丁目", "banchi": "1-6", "building": None}
@@ -43,3 +53,82 @@ def movement(kind: str, on: date | None = None, **fields: Any) -> dict[str, Any]
     on = on or date(2026, 11, 20)
     return {"movement": {"kind": kind, "event_date": on.isoformat(),
                          "notified_date": on.isoformat(), **fields}}
+
+
+# -- for suites that create their own people (any municipality, any run) ----------------------
+
+
+def address_in(lg_code: str, **fields: Any) -> dict[str, Any]:
+    """An address in municipality ``lg_code`` (its prefecture and city by JIS X 0402)."""
+    try:
+        place = lookup(lg_code)
+        names = {"prefecture": place.prefecture, "city": place.city}
+    except ValueError:
+        names = {"prefecture": ADDRESS["prefecture"], "city": ADDRESS["city"]}
+    return {**ADDRESS, "lg_code": lg_code, **names, **fields}
+
+
+def fresh_id(prefix: str) -> str:
+    """An event or application id no other test (or earlier run) has used."""
+    return f"{prefix}-{uuid.uuid4().hex[:20]}"
+
+
+def juminhyo_code() -> str:
+    """A fresh 住民票コード (11 digits, check digit by the harness's assumed rule)."""
+    return generate_juminhyo_code(random.SystemRandom())
+
+
+def my_number() -> str:
+    """A fresh synthetic My Number (12 digits, valid check digit; never a real person's)."""
+    return generate_my_number(random.SystemRandom())
+
+
+def arrival(lg_code: str, *persons: dict[str, Any], on: date, notified: date | None = None,
+            processed: date | None = None, event_id: str | None = None,
+            setai_number: str | None = None) -> dict[str, Any]:
+    """A move-in into ``lg_code`` on ``on``; every person gets a fresh 住民票コード unless given
+    one, and the movement a fresh event id unless given one."""
+    people = [{"juminhyo_code": juminhyo_code(), **p} for p in (persons or [person()])]
+    body = move_in(*people, on=on, event_id=event_id or fresh_id("in"),
+                   setai_number=setai_number)
+    body["movement"]["address"] = address_in(lg_code)
+    if notified is not None:
+        body["movement"]["notified_date"] = notified.isoformat()
+    if processed is not None:
+        body["movement"]["processed_date"] = processed.isoformat()
+    return body
+
+
+def moveout_notice(applicant: dict[str, Any], moving: date, *, destination: str = "271004",
+                   country: str = "JP", application_id: str | None = None,
+                   companions: list[str] | None = None) -> dict[str, Any]:
+    """An online move-out notification (転出届) filed by ``applicant`` (a resident record)."""
+    return {
+        "application_id": application_id or fresh_id("app"),
+        "applicant": {"juminhyo_code": applicant["juminhyo_code"],
+                      "surname": applicant["name"]["surname"],
+                      "given_name": applicant["name"]["given_name"],
+                      "birth_date": applicant["birth_date"]["iso"]},
+        "moving_date": moving.isoformat(),
+        "destination": {"lg_code": destination, "address": "大阪市北区梅田一丁目1-1",
+                        "country": country},
+        "companions": companions or [],
+    }
+
+
+def examples(count: int) -> Any:
+    """Hypothesis settings for the suites: few examples, the same ones on every run (a vendor
+    replays exactly what failed), and no deadline (latency is measured elsewhere)."""
+    return settings(max_examples=count, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+def target_today(response: httpx.Response | None = None) -> date:
+    """Today in Japan by the target's own clock (its HTTP ``Date`` header), else by ours."""
+    stamp = response.headers.get("date") if response is not None else None
+    try:
+        moment = parsedate_to_datetime(stamp) if stamp else datetime.now(UTC)
+    except (TypeError, ValueError):
+        moment = datetime.now(UTC)
+    return moment.astimezone(JST).date()

@@ -36,9 +36,13 @@ def test_served_document_equals_the_committed_contract():
         "run `python -m simulators.specs` and review the diff")
 
 
+# Removed when the interpreter exits (the app is built at import, for collection).
+_DATA = tempfile.TemporaryDirectory(prefix="meshcert-schemathesis-")
+
+
 def _app():
     topology = load_topology()
-    data_dir = Path(tempfile.mkdtemp(prefix="meshcert-schemathesis-"))
+    data_dir = Path(_DATA.name)
     app = create_app(Settings(name="municipal", topology=topology, data_dir=data_dir,
                               access_log=False))
     return app, {"Authorization": f"Bearer {topology.admin_token}"}

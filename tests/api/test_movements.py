@@ -160,3 +160,14 @@ def test_failed_movement_changes_nothing(registry_client, topology):
         destination="どこか"))
     assert response.status_code in (404, 422)
     assert feed(registry_client, topology) == before
+
+
+def test_joining_a_household_as_a_second_head_is_refused(registry_client, topology):
+    people = family(registry_client, topology)
+    setai = people["一郎"]["setai_number"]
+    response = post(registry_client, topology, move_in(
+        person("鈴木", "二郎", "02", kana=("スズキ", "ジロウ")), setai_number=setai))
+    assert response.status_code == 422, response.text
+    household = registry_client.get(f"/municipalities/{LG}/households/{setai}",
+                                    headers=bearer(topology, "demo-clerk")).json()
+    assert [m["relationship"]["code"] for m in household["members"]].count("02") == 1

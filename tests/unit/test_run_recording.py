@@ -118,3 +118,23 @@ def test_allure_gets_the_exchanges_as_a_json_attachment(run: Path) -> None:
     attachments = list((run / "allure").glob("*-attachment.json"))
     assert len(attachments) == 1
     assert "urn:meshcert:problem:not-found" in attachments[0].read_text(encoding="utf-8")
+
+
+def test_a_streamed_request_body_is_sent_and_noted_not_consumed():
+    import httpx
+
+    from meshcert.evidence import Recorder
+
+    seen: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.read())
+        return httpx.Response(413)
+
+    recorder = Recorder()
+    with httpx.Client(transport=httpx.MockTransport(handler),
+                      event_hooks=recorder.hooks()) as client:
+        client.post("http://target/x", content=iter([b"chunk-1", b"chunk-2"]))
+    assert seen == [b"chunk-1chunk-2"]
+    [exchange] = recorder.exchanges
+    assert exchange.request_body == "[streamed body: not recorded]" and exchange.status == 413
