@@ -140,6 +140,9 @@ def run_selftest(profile: str = "resident-registry", *, only: list[str] | None =
             result = certify(target, defect=defect, seed=seed, out_dir=report_dir / name)
         except (ConfigError, HarnessError) as exc:
             return Variant(defect, requirement, level, error=str(exc).splitlines()[0])
+        except Exception as exc:  # one broken variant must not hide the others' results
+            return Variant(defect, requirement, level,
+                           error=f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
         seconds = (datetime.now(UTC) - started).total_seconds()
         return Variant(defect, requirement, level, dict(result.verdicts),
                        str(result.report_dir), None, round(seconds, 1))

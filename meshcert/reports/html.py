@@ -54,7 +54,7 @@ def _pretty(body: str | None) -> str | None:
         return None
     try:
         return json.dumps(json.loads(body), ensure_ascii=False, indent=2)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to pretty-print
         return body
 
 

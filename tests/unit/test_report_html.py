@@ -87,3 +87,11 @@ def test_in_a_browser_the_matrix_filters_by_status_and_level(report: Path) -> No
     assert [re.search(r'id="req-([^"]+)"', row).group(1) for row in visible] == \
         ["SEC-AUTH-002", "ERR-PROB-001"]  # ERR-REQID-001 fails too, but is a SHOULD
     assert "showing 2 of" in dom
+
+
+def test_a_body_nested_too_deep_to_parse_is_shown_as_sent() -> None:
+    from meshcert.reports.html import _pretty
+
+    deep = "[" * 100_000 + "]" * 100_000  # what the malformed-input tests send
+    assert _pretty(deep) == deep
+    assert _pretty('{"a": 1}') == '{\n  "a": 1\n}'
