@@ -3,6 +3,7 @@ options, and starting simulators with progress shown."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -15,10 +16,10 @@ from simulators.common.identifiers import is_valid_local_government_code
 from simulators.common.municipalities import lookup
 from simulators.common.topology import DEFAULT_TOPOLOGY, Topology, TopologyError, load_topology
 
-out = Console(highlight=False)
-
-
-err = Console(stderr=True, highlight=False)
+# Piped into a CI log, rich would assume 80 columns and cut tables short; logs are wider.
+_LOG_WIDTH = None if sys.stdout.isatty() else 120
+out = Console(highlight=False, width=_LOG_WIDTH)
+err = Console(stderr=True, highlight=False, width=_LOG_WIDTH)
 
 
 TopologyOption = Annotated[Path | None, typer.Option(

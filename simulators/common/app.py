@@ -46,6 +46,21 @@ def _is_form(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == FORM_MEDIA_TYPE
 
 
+def replayed(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields an already-read ``body`` once, then the original channel
+    (which still reports a disconnect)."""
+    delivered = False
+
+    async def again() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
 class EdgeMiddleware:
     """Request id, access log, body limit and media-type check, as plain ASGI (cheap per call)."""
 
@@ -132,16 +147,7 @@ class EdgeMiddleware:
         elif body and not _is_json(content_type):
             return standard_problem(415, "request bodies must be application/json",
                                     accepted=["application/json"])
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
+        return replayed(body, receive)
 
     @staticmethod
     def _log(scope: Scope, request_id: str, status: int, started: float) -> None:

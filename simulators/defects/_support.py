@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.common.app import replayed
 from simulators.common.problems import Problem
 from simulators.common.settings import MIB
 
@@ -94,16 +95,7 @@ def rewrite_requests(method: str, path: re.Pattern[str],
             if problem is not None:
                 await problem.response(scope["path"])(scope, receive, send)
                 return
-            delivered = False
-
-            async def replay() -> Message:
-                nonlocal delivered
-                if not delivered:
-                    delivered = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await app(scope, replay, send)
+            await app(scope, replayed(body, receive), send)
         return middleware
     return wrap
 

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.common.app import replayed
 from simulators.common.problems import PROBLEM_MEDIA_TYPE, problem_type
 from simulators.defects import defect
 
@@ -36,17 +37,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
             return b"".join(chunks), False
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again
 
 
 def _with_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes
@@ -152,7 +142,7 @@ class _BodyLogger:
         body, gone = await _read_body(receive)
         if body and not gone and "json" in _content_type(list(scope["headers"])):
             json.loads(body)  # the bug: a malformed body raises out of the middleware
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replayed(body, receive), send)
 
 
 defect("crash-on-malformed-json", "municipal", "ERR-PROB-002",
@@ -268,7 +258,7 @@ class _LenientBinder:
                 headers = _with_header(list(scope["headers"]), b"content-length",
                                        str(len(body)).encode())
                 scope = {**scope, "headers": headers}
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replayed(body, receive), send)
 
 
 def _add_lenient_binder(app: Any) -> None:

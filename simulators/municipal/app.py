@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulators.common.app import build_app
+from simulators.common.audit import AuditEntry
 from simulators.common.auth import ADMIN_ROLE, Caller, require
 from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
 from simulators.common.settings import Settings
@@ -46,21 +47,16 @@ SetaiPath = Annotated[str, PathParam(pattern=ATENA, description="世帯番号 (1
 AppIdPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
-class AuditEntryOut(Model):
-    scope: str
-    seq: int
-    at: str
-    operator: str
-    action: str
-    target: str
-    mynumber_accessed: bool
-    request_id: str | None
-    prev_hash: str
-    hash: str
+AUDIT_CHAIN_RULE = (
+    "Entries are numbered from 1 per municipality. Each entry's `hash` is the lowercase hex "
+    "SHA-256 of the UTF-8 bytes of the compact JSON array (no spaces, non-ASCII not escaped) "
+    "`[scope, seq, at, operator, action, target, mynumber_accessed, request_id, prev_hash]`; "
+    "`prev_hash` is the previous entry's `hash`, and 64 zeros for entry 1. Recomputing the "
+    "chain from the export verifies it; any edited, removed or reordered entry breaks it.")
 
 
 class AuditPage(Model):
-    entries: list[AuditEntryOut]
+    entries: list[AuditEntry]
     next_after: int
     has_more: bool
 
@@ -198,7 +194,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/municipalities/{lg_code}/audit-log", response_model=AuditPage, responses=errors,
              tags=["audit"], operation_id="exportAuditLog",
-             summary="Export the hash-chained operation log")
+             summary="Export the hash-chained operation log",
+             description=AUDIT_CHAIN_RULE)
     async def get_audit(request: Request, lg_code: LgCode,
                         after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
