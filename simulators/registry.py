@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 FACTORIES = {
     "municipal": "simulators.municipal.app:create_app",
     "authz": "simulators.authz.app:create_app",
+    "mesh": "simulators.mesh.app:create_app",
+    "jlis": "simulators.jlis.app:create_app",
 }
 
 

@@ -18,7 +18,12 @@ from simulators.registry import create_app
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 # Contract file per simulator kind, and the simulator of the embedded topology that serves it.
-CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal")}
+CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
+             "jlis": ("jlis.openapi.json", "jlis"),
+             "mesh": ("mesh.openapi.json", "mesh")}
+# A kind whose simulator is not in the embedded topology names the topology that has it.
+CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
+                      "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml"}
 
 
 def contract_path(kind: str) -> Path:
@@ -28,7 +33,8 @@ def contract_path(kind: str) -> Path:
 def served_spec(kind: str) -> dict[str, Any]:
     """The document a freshly built simulator of ``kind`` serves."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(name=CONTRACTS[kind][1], topology=load_topology(),
+        settings = Settings(name=CONTRACTS[kind][1],
+                            topology=load_topology(CONTRACT_TOPOLOGIES.get(kind)),
                             data_dir=Path(tmp), access_log=False)
         app = create_app(settings)
         return app.openapi()

@@ -64,7 +64,7 @@ class Client(_Model):
 
 
 class SimulatorSpec(_Model):
-    kind: Literal["municipal", "authz"]
+    kind: Literal["municipal", "authz", "mesh", "jlis"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()
@@ -104,12 +104,47 @@ class Issuer(_Model):
         return self
 
 
+InstitutionRole = Literal["inquirer", "provider"]
+Route = Literal["realtime", "copy"]
+
+
+class Institution(_Model):
+    """An institution of the public service mesh (simulators/mesh/): who it is, what it does,
+    and which topology client it authenticates as. A provider also says how inquiries reach it:
+    ``realtime`` (its own API) or ``copy`` (the J-LIS intermediate server answers from copies),
+    and where: ``simulator`` (a simulator of this topology) or ``url`` (an external system)."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
+    name: str = Field(min_length=1)
+    # Empty: neither asks nor answers (e.g. the portal reading provision records).
+    roles: tuple[InstitutionRole, ...] = ()
+    client: str = Field(min_length=1)
+    route: Route | None = None
+    simulator: str | None = Field(default=None, min_length=1)
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+
+    @model_validator(mode="after")
+    def _provider_is_routable(self) -> Institution:
+        if "provider" in self.roles:
+            if self.route is None:
+                raise ValueError(f"provider {self.code!r} needs 'route': realtime or copy")
+            if (self.simulator is None) == (self.url is None):
+                raise ValueError(f"provider {self.code!r} needs exactly one of 'simulator' "
+                                 "or 'url'")
+        elif self.route is not None or self.simulator is not None or self.url is not None:
+            raise ValueError(f"{self.code!r} is not a provider: 'route', 'simulator' and 'url' "
+                             "are for providers")
+        return self
+
+
 class Topology(_Model):
     name: str
     admin_token: str = Field(min_length=16)
     simulators: dict[str, SimulatorSpec]
     clients: tuple[Client, ...] = ()
     issuer: Issuer | None = None
+    # The institutions of the public service mesh (only a topology with a mesh needs them).
+    institutions: tuple[Institution, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Topology:
@@ -121,9 +156,37 @@ class Topology(_Model):
             if spec is None or spec.kind != "authz":
                 problems.append(f"issuer.simulator: {self.issuer.simulator!r} is not an authz "
                                 "simulator of this topology")
+        problems += self._institution_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _institution_problems(self) -> list[str]:
+        problems: list[str] = []
+        clients = {c.id for c in self.clients}
+        seen_codes: set[str] = set()
+        seen_clients: set[str] = set()
+        for i, inst in enumerate(self.institutions):
+            where = f"institutions.{i}"
+            if inst.code in seen_codes:
+                problems.append(f"{where}: the code {inst.code!r} is used twice")
+            if inst.client in seen_clients:
+                problems.append(f"{where}: the client {inst.client!r} is already an institution")
+            seen_codes.add(inst.code)
+            seen_clients.add(inst.client)
+            if inst.client not in clients:
+                problems.append(f"{where}: client {inst.client!r} is not a client of this "
+                                "topology")
+            if inst.simulator is not None and inst.simulator not in self.simulators:
+                problems.append(f"{where}: simulator {inst.simulator!r} is not a simulator of "
+                                "this topology")
+        return problems
+
+    def institution(self, code: str) -> Institution | None:
+        return next((i for i in self.institutions if i.code == code), None)
+
+    def institution_of_client(self, client_id: str) -> Institution | None:
+        return next((i for i in self.institutions if i.client == client_id), None)
 
     def simulator(self, name: str) -> SimulatorSpec:
         try:

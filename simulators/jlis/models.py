@@ -1,0 +1,95 @@
+"""Wire shapes of the J-LIS intermediate-server simulator (中間サーバー).
+
+Status codes (DOMAIN.md §4 "Linkage request"): the line status ``09`` means the inquiry was
+processed; per item, ``01`` means the copy was provided and ``02`` means no data (no copy of that
+item for that 符号, or none inside its publication window) — then ``payload`` is null and
+``message`` says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from simulators.common.http import whole_number
+from simulators.mesh.legal_basis import ITEM_CODE
+from simulators.mesh.provider_api import (
+    MESH_CODE,
+    ProvidedItem,
+    ProvisionRequest,
+    ProvisionResponse,
+)
+
+LINE_PROCESSED = "09"
+ITEM_PROVIDED = "01"
+ITEM_NO_DATA = "02"
+
+INSTITUTION_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+# The inquiry and answer shapes are the mesh's provider contract (simulators/mesh/provider_api.py).
+__all__ = ["ITEM_CODE", "MESH_CODE", "ProvidedItem", "ProvisionRequest", "ProvisionResponse"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CopyRegistration(Model):
+    """A copy (副本) a provider institution registers for one person (its 符号) and one item."""
+
+    data_set_key: Annotated[str, Field(min_length=1, max_length=128)]
+    version: whole_number(1, 2**31 - 1)  # type: ignore[valid-type]
+    publication_start: AwareDatetime
+    publication_end: AwareDatetime | None = None
+    payload: dict[str, Any]
+
+
+class CopyOut(Model):
+    institution: str
+    code: str
+    item_code: str
+    data_set_key: str
+    version: int
+    publication_start: datetime
+    publication_end: datetime | None
+    registered_at: datetime
+
+
+class ProvisionRecord(Model):
+    """This server's art. 23 record of one answered inquiry."""
+
+    seq: int
+    record_id: str
+    inquirer_client: str
+    provider: str | None
+    procedure_code: str
+    item_code: str
+    requested_at: datetime
+    provided_at: datetime
+    outcome: Literal["provided", "no-data"]
+    item_status: Literal["01", "02"]
+    copy_version: int | None
+
+
+class ProvisionRecordPage(Model):
+    records: list[ProvisionRecord]
+    next_after: int
+    has_more: bool
+
+
+class SyncedMunicipality(Model):
+    lg_code: str
+    after_before: int
+    after_now: int
+    registered: int
+    skipped: int
+
+
+class SyncResult(Model):
+    source: str
+    pulled_at: datetime
+    publication_start: datetime
+    delay_s: int
+    item_code: str
+    municipalities: list[SyncedMunicipality]
