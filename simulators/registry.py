@@ -15,6 +15,7 @@ FACTORIES = {
     "authz": "simulators.authz.app:create_app",
     "mesh": "simulators.mesh.app:create_app",
     "jlis": "simulators.jlis.app:create_app",
+    "tax": "simulators.tax.app:create_app",
 }
 
 

@@ -20,10 +20,12 @@ SPEC_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 # Contract file per simulator kind, and the simulator of the embedded topology that serves it.
 CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
              "jlis": ("jlis.openapi.json", "jlis"),
-             "mesh": ("mesh.openapi.json", "mesh")}
+             "mesh": ("mesh.openapi.json", "mesh"),
+             "tax": ("tax.openapi.json", "tax")}
 # A kind whose simulator is not in the embedded topology names the topology that has it.
 CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
-                      "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml"}
+                      "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",
+                      "tax": SPEC_DIR.parent / "topologies" / "mesh.yaml"}
 
 
 def contract_path(kind: str) -> Path:

@@ -3,7 +3,7 @@
 It adds what all simulators share: problem+json for every error (the framework's own 404/405/422
 included), request ids, a JSON access log, a body-size limit, a JSON-only rule for request bodies
 (a route that must take a form, as an OAuth token endpoint does, is named in ``form_paths``),
-and ``GET /health``.
+``GET /health``, and fault injection with its admin endpoints (simulators.common.faults).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulators.common import faults
 from simulators.common.auth import Authenticator
 from simulators.common.problems import Problem, standard_problem
 from simulators.common.settings import Settings
@@ -242,6 +243,8 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     if settings.access_log:
         configure_logging()
+    # Inside the edge (added first): injected errors get a request id and an access-log line.
+    app.add_middleware(faults.FaultMiddleware, plans=faults.install(app))
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        log=settings.access_log, form_paths=frozenset(form_paths))
 

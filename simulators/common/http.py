@@ -86,6 +86,15 @@ def body_doc(model: type[BaseModel], app_models: list[type[BaseModel]]) -> dict[
         "schema": {"$ref": _REF.format(model=model.__name__)}}}}}
 
 
+def add_schemas(doc: dict[str, Any], models: list[type[BaseModel]]) -> None:
+    """Put the JSON schemas of ``models`` (and their parts) under ``components.schemas``."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        schema = model.model_json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+
+
 def install_openapi(app: FastAPI, body_models: list[type[BaseModel]]) -> None:
     """Generate the document once, adding the body models and the Problem schema."""
 
@@ -96,10 +105,7 @@ def install_openapi(app: FastAPI, body_models: list[type[BaseModel]]) -> None:
                           routes=app.routes)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = PROBLEM_SCHEMA
-        for model in body_models:
-            schema = model.model_json_schema(ref_template=_REF)
-            schemas.update(schema.pop("$defs", {}))
-            schemas[model.__name__] = schema
+        add_schemas(doc, body_models)
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         doc["security"] = [{"bearer": []}]
         app.openapi_schema = doc

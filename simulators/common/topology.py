@@ -64,7 +64,7 @@ class Client(_Model):
 
 
 class SimulatorSpec(_Model):
-    kind: Literal["municipal", "authz", "mesh", "jlis"]
+    kind: Literal["municipal", "authz", "mesh", "jlis", "tax"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()

@@ -14,13 +14,23 @@ refusal with a fixed problem type (``urn:meshcert:problem:<slug>``):
    (``not-permitted``, 403, 照会は許可されていません; the refusal is recorded);
 5. the provider answers (``provider-unreachable`` 502, ``provider-timeout`` 504,
    ``provider-bad-answer`` 502; each recorded).
+
+A bulk inquiry (``POST /v1/bulk-inquiries``, a file of up to 10,000 rows) is a durable job: each
+row goes through the same checks (one code path) and gets the same problem types as a status of
+its own; a row whose record id was used before — by any inquiry of the inquirer, or earlier in
+the same file — is refused (``duplicate-record-id``) and never processed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import json
 import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +38,7 @@ from typing import Annotated, Any
 import anyio
 import httpx
 from fastapi import FastAPI, Query
+from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,6 +69,11 @@ from simulators.mesh.store import MeshStore
 AUDIT_ROLE = "mesh:audit"
 JST = timezone(timedelta(hours=9))
 DEFAULT_PROVIDER_TIMEOUT_S = 5.0
+BULK_MAX_ROWS = 10_000  # DOMAIN.md §7: a bulk query file has at most 10,000 rows
+# A 10,000-row file is ~2-3 MB; the mesh raises its own body limit to at least this much.
+BULK_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_BULK_CONCURRENCY = 16  # rows in flight towards providers, across all jobs
+BULK_PATH = "/v1/bulk-inquiries"
 
 # The fixed messages of DOMAIN.md §5 F2.
 MSG_CODE_NOT_ISSUED = "符号が未取得"
@@ -88,6 +104,18 @@ class InquiryRequest(_Model):
     non_disclosure: bool = False
 
 
+class BulkInquiryRequest(_Model):
+    rows: Annotated[list[InquiryRequest], Field(min_length=1, max_length=BULK_MAX_ROWS,
+                                                description="one inquiry per row")]
+
+
+class BulkAccepted(_Model):
+    job_id: str
+    state: str
+    total: int
+    status_url: str
+
+
 class InquiryItem(_Model):
     item_code: str
     status: str
@@ -105,6 +133,36 @@ class InquiryResult(_Model):
     requested_at: str
     provided_at: str
     items: list[InquiryItem]
+
+
+class RowProblem(_Model):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    message: str | None = None
+
+
+class BulkRow(_Model):
+    row: Annotated[int, Field(description="1-based position in the file")]
+    record_id: str
+    state: Annotated[str, Field(description="pending | ok | failed")]
+    status: int | None = None
+    problem: RowProblem | None = None
+    result: InquiryResult | None = None
+
+
+class BulkJob(_Model):
+    job_id: str
+    state: Annotated[str, Field(description="queued | running | done")]
+    submitted_at: str
+    finished_at: str | None
+    total: int
+    done: Annotated[int, Field(description="rows answered")]
+    failed: Annotated[int, Field(description="rows refused or failed")]
+    pending: int
+    rows: list[BulkRow]
+    next_after: Annotated[int | None, Field(description="pass as `after` for the next page")]
 
 
 class ProvisionRecord(_Model):
@@ -138,7 +196,22 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def _problem_of(status: int, content: dict[str, Any]) -> Problem:
+    """The problem a stored refusal (a problem+json body) stands for."""
+    return Problem(status, content["type"].rsplit(":", 1)[1], content["title"],
+                   content.get("detail"), **{k: v for k, v in content.items() if k not in
+                                              ("type", "title", "status", "detail",
+                                               "instance", "request_id")})
+
+
+def _digest(row: Any) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+
+
 def create_app(settings: Settings) -> FastAPI:
+    # The mesh alone takes bulk files (up to 10,000 rows), so it alone raises its body limit.
+    settings = dataclasses.replace(
+        settings, max_body_bytes=max(settings.max_body_bytes, BULK_MAX_BODY_BYTES))
     mesh_store = MeshStore(Path(settings.data_dir) / f"{settings.name}.sqlite3",
                            settings.sqlite_synchronous)
     app = build_app(settings, title="meshcert public service mesh simulator",
@@ -156,6 +229,8 @@ def create_app(settings: Settings) -> FastAPI:
     # httpx.ASGITransport serving a provider app here.
     app.state.provider_transport = None
     app.state.provider_timeout = DEFAULT_PROVIDER_TIMEOUT_S
+    app.state.bulk_concurrency = int(settings.extra.get("bulk_concurrency",
+                                                        DEFAULT_BULK_CONCURRENCY))
     mesh_client = topology.client(settings.name)
     provider_token = mesh_client.token if mesh_client is not None else None
     bodies: list[type[BaseModel]] = []
@@ -201,29 +276,45 @@ def create_app(settings: Settings) -> FastAPI:
             raise Problem(403, "not-an-inquirer", "Not a registered inquirer",
                           f"institution {inst.code!r} is not registered as an inquirer")
         body = await json_body(request, InquiryRequest)
-        raw = await request.body()
-        digest = hashlib.sha256(json.dumps(json.loads(raw), sort_keys=True).encode()).hexdigest()
+        status, content = await answer(inst, body, _digest(json.loads(await request.body())))
+        if status == 200:
+            return _json(InquiryResult, content)
+        raise _problem_of(status, content)
+
+    def duplicate(inst: Institution, record_id: str) -> Problem:
+        return Problem(409, "duplicate-record-id", "Duplicate record id",
+                       f"record id {record_id!r} was already used by {inst.code!r}; "
+                       "it is never processed twice", record_id=record_id)
+
+    async def answer(inst: Institution, body: InquiryRequest, digest: str,
+                     row: tuple[str, int] | None = None) -> tuple[int, dict[str, Any]]:
+        """One inquiry, single or a bulk ``row`` (job id, row number): claim its record id,
+        check, convert, route, record, and keep the outcome (status, result or problem body).
+        A bulk row never replays another inquiry's answer: an used record id is refused."""
         requested = app.state.clock()
-        kind, earlier = store().reserve(inst.code, body.record_id, digest, _iso(requested))
+        if row is None:
+            kind, earlier = store().reserve(inst.code, body.record_id, digest, _iso(requested))
+        else:
+            kind, earlier = store().claim_row(*row, inst.code, body.record_id, digest,
+                                              _iso(requested))
         if kind == "replay":
-            status, content = earlier
-            if status == 200:
-                return _json(InquiryResult, content)
-            raise Problem(status, content["type"].rsplit(":", 1)[1], content["title"],
-                          content.get("detail"), **{k: v for k, v in content.items() if k not in
-                                                     ("type", "title", "status", "detail",
-                                                      "instance", "request_id")})
+            if row is not None:
+                store().finish_row(*row, inst.code, None, *earlier)
+            return earlier
         if kind == "duplicate":
-            raise Problem(409, "duplicate-record-id", "Duplicate record id",
-                          f"record id {body.record_id!r} was already used by {inst.code!r}; "
-                          "it is never processed twice", record_id=body.record_id)
+            refusal = duplicate(inst, body.record_id)
+            if row is not None:
+                store().finish_row(*row, inst.code, None, refusal.status, refusal.body())
+            return refusal.status, refusal.body()
         try:
             status, content = await _process(inst, body, requested)
         except Problem as problem:
-            store().finish(inst.code, body.record_id, problem.status, problem.body())
-            raise
-        store().finish(inst.code, body.record_id, status, content)
-        return _json(InquiryResult, content, status)
+            status, content = problem.status, problem.body()
+        if row is None:
+            store().finish(inst.code, body.record_id, status, content)
+        else:
+            store().finish_row(*row, inst.code, body.record_id, status, content)
+        return status, content
 
     async def _process(inst: Institution, body: InquiryRequest, requested: datetime
                        ) -> tuple[int, dict[str, Any]]:
@@ -264,6 +355,23 @@ def create_app(settings: Settings) -> FastAPI:
                      "requested_at": _iso(requested), "provided_at": _iso(provided),
                      "items": [i.model_dump() for i in answer.items]}
 
+    def provider_client() -> httpx.AsyncClient:
+        """One client (connection pool) per event loop and transport: building a client loads
+        the TLS trust store (~50 ms), too slow to do for every row of a bulk file."""
+        loop = asyncio.get_running_loop()
+        transport = app.state.provider_transport
+        cached = getattr(app.state, "provider_client", None)
+        if cached is None or cached[0] is not loop or cached[1] is not transport:
+            cached = (loop, transport, httpx.AsyncClient(transport=transport))
+            app.state.provider_client = cached
+        return cached[2]
+
+    async def close_provider_client() -> None:
+        cached = getattr(app.state, "provider_client", None)
+        app.state.provider_client = None
+        if cached is not None and cached[0] is asyncio.get_running_loop():
+            await cached[2].aclose()
+
     def provider_url(provider: Institution) -> str:
         base = provider.url if provider.url else topology.url(str(provider.simulator))
         return base.rstrip("/") + PROVISIONS_PATH
@@ -277,13 +385,10 @@ def create_app(settings: Settings) -> FastAPI:
         headers = {"Authorization": f"Bearer {provider_token}"} if provider_token else {}
         timeout = float(app.state.provider_timeout)
         try:
-            async with httpx.AsyncClient(transport=app.state.provider_transport,
-                                         timeout=timeout) as client:
-                with anyio.fail_after(timeout):
-                    response = await client.post(provider_url(provider),
-                                                 content=outgoing.model_dump_json(),
-                                                 headers={**headers,
-                                                          "Content-Type": "application/json"})
+            with anyio.fail_after(timeout):
+                response = await provider_client().post(
+                    provider_url(provider), content=outgoing.model_dump_json(),
+                    timeout=timeout, headers={**headers, "Content-Type": "application/json"})
         except (TimeoutError, httpx.TimeoutException):
             raise failed(504, "provider-timeout", "The provider did not answer in time",
                          f"no answer from {provider.code} within {timeout} s") from None
@@ -309,6 +414,137 @@ def create_app(settings: Settings) -> FastAPI:
                          f"{provider.code}: line status {answer.status!r} or items other than "
                          f"{outgoing.item_code}")
         return answer
+
+    # -- bulk inquiries ------------------------------------------------------------------------
+
+    def runner() -> dict[str, Any]:
+        """The job tasks and the provider slots of the running event loop (the lifespan's; a
+        host without a lifespan gets them on first use)."""
+        loop = asyncio.get_running_loop()
+        state = getattr(app.state, "bulk_runner", None)
+        if state is None or state["loop"] is not loop:
+            state = {"loop": loop, "tasks": {},
+                     "slots": asyncio.Semaphore(max(1, int(app.state.bulk_concurrency)))}
+            app.state.bulk_runner = state
+        return state
+
+    def start_job(job_id: str) -> None:
+        tasks: dict[str, asyncio.Task[None]] = runner()["tasks"]
+        if job_id not in tasks or tasks[job_id].done():
+            tasks[job_id] = asyncio.get_running_loop().create_task(run_job(job_id))
+
+    async def run_job(job_id: str) -> None:
+        job = store().job(job_id)
+        inst = topology.institution(job["inquirer"]) if job else None
+        if job is None or inst is None:
+            return
+        store().set_job_state(job_id, "running")
+        slots: asyncio.Semaphore = runner()["slots"]
+        in_flight: set[asyncio.Task[Any]] = set()
+
+        async def one(row_no: int, raw: str) -> None:
+            try:
+                body = InquiryRequest.model_validate_json(raw)
+                await answer(inst, body, _digest(json.loads(raw)), row=(job_id, row_no))
+            finally:
+                slots.release()
+
+        try:
+            for row_no, raw in store().pending_rows(job_id):
+                await slots.acquire()
+                task = asyncio.create_task(one(row_no, raw))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        except asyncio.CancelledError:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
+        store().set_job_state(job_id, "done", _iso(app.state.clock()))
+
+    async def stop_jobs() -> None:
+        state = getattr(app.state, "bulk_runner", None)
+        if state is None or state["loop"] is not asyncio.get_running_loop():
+            return
+        tasks = list(state["tasks"].values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        app.state.bulk_runner = None
+
+    inner_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
+        # Resume the jobs a stop interrupted; their finished rows are not processed again.
+        for job_id in store().unfinished_jobs():
+            start_job(job_id)
+        async with inner_lifespan(host) as state:
+            try:
+                yield state
+            finally:
+                await stop_jobs()
+                await close_provider_client()
+
+    app.router.lifespan_context = lifespan
+
+    @app.post(BULK_PATH, response_model=BulkAccepted, status_code=202,
+              responses={**errors}, tags=["inquiries"], operation_id="submitBulkInquiry",
+              summary="Bulk inquiry: a file of 1..10,000 rows, processed as a durable job",
+              description="Each row is one inquiry, checked as a single one; its outcome is a "
+                          "per-row status of the job (GET the status URL). A record id used "
+                          "before, or earlier in the same file, is refused for that row.",
+              openapi_extra=body_doc(BulkInquiryRequest, bodies))
+    async def submit_bulk(request: Request) -> Response:
+        inst, _ = institution(request)
+        if "inquirer" not in inst.roles:
+            raise Problem(403, "not-an-inquirer", "Not a registered inquirer",
+                          f"institution {inst.code!r} is not registered as an inquirer")
+        body = await json_body(request, BulkInquiryRequest)
+        raw_rows = json.loads(await request.body())["rows"]
+        seen: set[str] = set()
+        refused: dict[int, tuple[int, dict[str, Any]]] = {}
+        rows: list[tuple[str, str]] = []
+        for n, (row, raw) in enumerate(zip(body.rows, raw_rows, strict=True), start=1):
+            if row.record_id in seen:
+                problem = duplicate(inst, row.record_id)
+                refused[n] = (problem.status, problem.body())
+            seen.add(row.record_id)
+            rows.append((row.record_id, json.dumps(raw, ensure_ascii=False)))
+        job_id = uuid.uuid4().hex
+        store().create_job(job_id, inst.code, rows, refused, _iso(app.state.clock()))
+        start_job(job_id)
+        url = f"{BULK_PATH}/{job_id}"
+        return Response(BulkAccepted(job_id=job_id, state="queued", total=len(rows),
+                                     status_url=url).model_dump_json(), 202,
+                        media_type="application/json", headers={"Location": url})
+
+    @app.get(BULK_PATH + "/{job_id}", response_model=BulkJob, responses=errors,
+             tags=["inquiries"], operation_id="getBulkInquiry",
+             summary="Progress and per-row statuses of a bulk inquiry (its submitter only)")
+    async def get_bulk(request: Request,
+                       job_id: Annotated[str, FastAPIPath(pattern=r"^[0-9a-f]{32}$")],
+                       after: Annotated[int, Query(ge=0, le=BULK_MAX_ROWS)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        inst, _ = institution(request)
+        job = store().job(job_id)
+        if job is None or job["inquirer"] != inst.code:
+            raise Problem(404, "job-not-found", "No such bulk inquiry",
+                          f"no bulk inquiry {job_id!r} submitted by {inst.code!r}")
+        rows = []
+        for r in store().rows_page(job_id, after, limit):
+            response = r.pop("response")
+            ok = r["state"] == "ok"
+            rows.append({**r, "result": response if ok else None,
+                         "problem": None if ok or response is None else {
+                             k: response.get(k) for k in ("type", "title", "status", "detail",
+                                                          "message")}})
+        last = rows[-1]["row"] if rows else None
+        more = last is not None and last < job["total"] and len(rows) == limit
+        return _json(BulkJob, {**{k: v for k, v in job.items() if k != "inquirer"},
+                               "rows": rows, "next_after": last if more else None})
 
     @app.get("/v1/provision-records", response_model=ProvisionRecordList, responses=errors,
              tags=["records"], operation_id="listProvisionRecords",

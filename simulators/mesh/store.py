@@ -1,4 +1,5 @@
-"""The mesh's durable state (SQLite): issued 符号, inquiries by record id, art. 23 records."""
+"""The mesh's durable state (SQLite): issued 符号, inquiries by record id, art. 23 records, and
+bulk-inquiry jobs with their per-row state (a restart resumes the unfinished ones)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,25 @@ CREATE TABLE IF NOT EXISTS provision_records (
     non_disclosure INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS provision_records_person ON provision_records (person_key, seq);
+CREATE TABLE IF NOT EXISTS bulk_jobs (
+    job_id TEXT PRIMARY KEY,
+    inquirer TEXT NOT NULL,
+    state TEXT NOT NULL,            -- queued | running | done
+    total INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS bulk_rows (
+    job_id TEXT NOT NULL,
+    row_no INTEGER NOT NULL,        -- 1-based position in the file
+    record_id TEXT NOT NULL,
+    body TEXT NOT NULL,             -- the row as sent (JSON)
+    claimed INTEGER NOT NULL,       -- 1 once its record id is reserved for this row
+    state TEXT NOT NULL,            -- pending | ok | failed
+    status INTEGER,
+    response TEXT,
+    PRIMARY KEY (job_id, row_no)
+);
 """
 
 
@@ -100,6 +120,93 @@ class MeshStore:
             conn.execute("UPDATE inquiries SET state = 'done', status = ?, response = ? "
                          "WHERE inquirer = ? AND record_id = ?",
                          (status, json.dumps(body, ensure_ascii=False), inquirer, record_id))
+
+    # -- bulk-inquiry jobs ----------------------------------------------------------------------
+
+    def create_job(self, job_id: str, inquirer: str, rows: list[tuple[str, str]],
+                   refused: dict[int, tuple[int, dict[str, Any]]], now: str) -> None:
+        """Store a job and its rows (record id, body JSON); ``refused`` rows (by 1-based
+        number) are finished at once with their problem and never processed."""
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO bulk_jobs VALUES (?, ?, 'queued', ?, ?, NULL)",
+                         (job_id, inquirer, len(rows), now))
+            conn.executemany(
+                "INSERT INTO bulk_rows VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                [(job_id, n, record_id, body,
+                  "failed" if n in refused else "pending",
+                  refused[n][0] if n in refused else None,
+                  json.dumps(refused[n][1], ensure_ascii=False) if n in refused else None)
+                 for n, (record_id, body) in enumerate(rows, start=1)])
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        row = self.db.query_one("SELECT * FROM bulk_jobs WHERE job_id = ?", (job_id,))
+        if row is None:
+            return None
+        counts = {r["state"]: r["n"] for r in self.db.query(
+            "SELECT state, COUNT(*) AS n FROM bulk_rows WHERE job_id = ? GROUP BY state",
+            (job_id,))}
+        return {"job_id": row["job_id"], "inquirer": row["inquirer"], "state": row["state"],
+                "total": row["total"], "submitted_at": row["submitted_at"],
+                "finished_at": row["finished_at"], "done": counts.get("ok", 0),
+                "failed": counts.get("failed", 0), "pending": counts.get("pending", 0)}
+
+    def unfinished_jobs(self) -> list[str]:
+        return [r["job_id"] for r in self.db.query(
+            "SELECT job_id FROM bulk_jobs WHERE state != 'done' ORDER BY submitted_at, job_id")]
+
+    def set_job_state(self, job_id: str, state: str, finished_at: str | None = None) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE bulk_jobs SET state = ?, finished_at = ? WHERE job_id = ?",
+                         (state, finished_at, job_id))
+
+    def pending_rows(self, job_id: str) -> list[tuple[int, str]]:
+        return [(int(r["row_no"]), str(r["body"])) for r in self.db.query(
+            "SELECT row_no, body FROM bulk_rows WHERE job_id = ? AND state = 'pending' "
+            "ORDER BY row_no", (job_id,))]
+
+    def claim_row(self, job_id: str, row_no: int, inquirer: str, record_id: str,
+                  body_sha256: str, now: str) -> tuple[str, Any]:
+        """Reserve the record id of a bulk row: ("new", None); ("new", None) again for a row
+        this job claimed but never finished (interrupted by a stop); ("replay", (status,
+        body)) for a claimed row whose inquiry finished; else ("duplicate", None) — a bulk row
+        never replays another inquiry's answer."""
+        with self.db.transaction() as conn:
+            claimed = conn.execute("SELECT claimed FROM bulk_rows WHERE job_id = ? AND "
+                                   "row_no = ?", (job_id, row_no)).fetchone()["claimed"]
+            row = conn.execute("SELECT * FROM inquiries WHERE inquirer = ? AND record_id = ?",
+                               (inquirer, record_id)).fetchone()
+            if claimed and row is not None:
+                if row["state"] == "done":
+                    return "replay", (int(row["status"]), json.loads(row["response"]))
+                return "new", None
+            if row is not None:
+                return "duplicate", None
+            conn.execute("INSERT INTO inquiries VALUES (?, ?, ?, 'processing', NULL, NULL, ?)",
+                         (inquirer, record_id, body_sha256, now))
+            conn.execute("UPDATE bulk_rows SET claimed = 1 WHERE job_id = ? AND row_no = ?",
+                         (job_id, row_no))
+            return "new", None
+
+    def finish_row(self, job_id: str, row_no: int, inquirer: str, record_id: str | None,
+                   status: int, body: dict[str, Any]) -> None:
+        """Finish a bulk row, and its inquiry (``record_id``) in the same transaction."""
+        text = json.dumps(body, ensure_ascii=False)
+        with self.db.transaction() as conn:
+            if record_id is not None:
+                conn.execute("UPDATE inquiries SET state = 'done', status = ?, response = ? "
+                             "WHERE inquirer = ? AND record_id = ?",
+                             (status, text, inquirer, record_id))
+            conn.execute("UPDATE bulk_rows SET state = ?, status = ?, response = ? "
+                         "WHERE job_id = ? AND row_no = ?",
+                         ("ok" if status == 200 else "failed", status, text, job_id, row_no))
+
+    def rows_page(self, job_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM bulk_rows WHERE job_id = ? AND row_no > ? "
+                             "ORDER BY row_no LIMIT ?", (job_id, after, limit))
+        return [{"row": r["row_no"], "record_id": r["record_id"], "state": r["state"],
+                 "status": r["status"],
+                 "response": json.loads(r["response"]) if r["response"] else None}
+                for r in rows]
 
     # -- art. 23 provision records -------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from simulators.common import audit
+from simulators.common import audit, faults
 from simulators.common.identifiers import (
     generate_juminhyo_code,
     generate_my_number,
@@ -95,7 +95,7 @@ class Registry:
     eras: EraTable | None = None  # the era table dates are converted with; None: the shipped one
 
     def __init__(self, db: Database, municipalities: Iterable[str],
-                 clock: Callable[[], datetime] = now_utc, seed: int | None = None) -> None:
+                 clock: Callable[[], datetime] = faults.now, seed: int | None = None) -> None:
         self.db = db
         self.municipalities = frozenset(municipalities)
         self.clock = clock

@@ -45,6 +45,7 @@ def topology_with_provider_url(code: str, url: str) -> Topology:
     raw = yaml.safe_load(MESH_TOPOLOGY.read_text(encoding="utf-8"))
     for inst in raw["institutions"]:
         if inst["code"] == code:
+            inst.pop("simulator", None)
             inst["url"] = url
     fixed = with_absolute_paths(raw, MESH_TOPOLOGY.parent)
     return Topology.model_validate(_tuples(fixed))

@@ -49,7 +49,7 @@ def test_the_mesh_topology_names_its_institutions():
 
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda i: i[2].pop("route"), "needs 'route'"),
-    (lambda i: i[2].update(simulator="authz"), "exactly one of"),
+    (lambda i: i[2].update(url="http://127.0.0.1:1"), "exactly one of"),
     (lambda i: i[0].update(client="nobody"), "is not a client of this topology"),
     (lambda i: i[1].update(code=i[0]["code"]), "used twice"),
     (lambda i: i[0].update(route="copy"), "is not a provider"),

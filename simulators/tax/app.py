@@ -1,0 +1,243 @@
+"""The reference individual-resident-tax system (個人住民税) of one municipality: a provider of
+the public service mesh that answers the mesh's real-time inquiries from its own data and
+registers copies (副本) at the J-LIS intermediate server for the copy path.
+
+It knows people only by its own 符号 (``POST {mesh}/v1/codes`` with its institution client's
+token); neither the My Number nor the 住民票コード is stored or answered.
+
+Roles: ``tax:provide`` (the mesh, ``POST /v1/provisions``), ``tax:audit`` (export of the art. 23
+provision records), ``admin`` (seeding figures, publishing copies). Item statuses: see
+:mod:`simulators.tax.models`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import FastAPI, Query
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulators.common.app import build_app
+from simulators.common.auth import ADMIN_ROLE, Caller, require
+from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
+from simulators.common.identifiers import find_my_numbers
+from simulators.common.problems import Problem
+from simulators.common.settings import Settings
+from simulators.common.storage import Database
+from simulators.tax.models import (
+    ITEM_NO_DATA,
+    ITEM_NOT_PROVIDED,
+    ITEM_PROVIDED,
+    LINE_PROCESSED,
+    MSG_NO_DATA,
+    MSG_NOT_PROVIDED,
+    PROVIDED_ITEMS,
+    TAX_ITEM,
+    ProvisionRecordPage,
+    ProvisionRequest,
+    ProvisionResponse,
+    PublishRequest,
+    PublishResult,
+    SeedRequest,
+    SeedResult,
+)
+from simulators.tax.store import SCHEMA, TaxStore, synthetic_figures
+
+PROVIDE_ROLE = "tax:provide"
+AUDIT_ROLE = "tax:audit"
+CALL_TIMEOUT_S = 10.0
+
+
+def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
+    """Send ``content`` after validating it against the documented model; never a value that
+    passes the My Number check (invariant 1)."""
+    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False, default=str))
+    text = checked.model_dump_json()
+    if find_my_numbers(text):
+        raise Problem(500, "my-number-in-answer", "Answer withheld",
+                      "the answer contained a My-Number-shaped value and was not sent")
+    return Response(text, status, media_type="application/json")
+
+
+def _peer(settings: Settings, kind: str) -> str | None:
+    """The URL of the topology's simulator of ``kind`` (``extra['<kind>_url']`` wins)."""
+    if settings.extra.get(f"{kind}_url"):
+        return settings.extra[f"{kind}_url"].rstrip("/")
+    topology = settings.topology
+    name = next((n for n, s in topology.simulators.items() if s.kind == kind), None)
+    return topology.url(name) if name else None
+
+
+def _own_client(settings: Settings) -> tuple[str, str] | None:
+    """This system's mesh client (id, token): the institution served by this simulator."""
+    topology = settings.topology
+    inst = next((i for i in topology.institutions if i.simulator == settings.name), None)
+    client_id = settings.extra.get("client") or (inst.client if inst else None)
+    client = topology.client(client_id) if client_id else None
+    return (client.id, client.token) if client and client.token else None
+
+
+def create_app(settings: Settings) -> FastAPI:
+    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
+                  settings.sqlite_synchronous)
+    app = build_app(settings, title="meshcert reference individual-resident-tax system",
+                    description="A municipality's individual-resident-tax system (個人住民税) "
+                                "as a provider of the public service mesh: real-time answers "
+                                "by 符号, art. 23 provision records, copies for J-LIS.",
+                    on_shutdown=db.close)
+    # Looked up on every request: tests set ``store.clock``, and serve the mesh
+    # (``mesh_transport``) and J-LIS (``http_transport``) in-process; None: the network.
+    app.state.store = TaxStore(db)
+    app.state.mesh_transport = None
+    app.state.http_transport = None
+    bodies: list[type[BaseModel]] = []
+    errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+    def store() -> TaxStore:
+        return app.state.store
+
+    def caller(request: Request, role: str) -> Caller:
+        who = app.state.authenticator.authenticate(request)
+        require(who, role)
+        return who
+
+    def own_client() -> tuple[str, str]:
+        found = _own_client(settings)
+        if found is None:
+            raise Problem(503, "no-mesh-client", "This system has no mesh client",
+                          "no institution of the topology is served by this simulator")
+        return found
+
+    def peer(kind: str) -> str:
+        url = _peer(settings, kind)
+        if url is None:
+            raise Problem(503, f"no-{kind}", f"No {kind} simulator is configured",
+                          f"the topology has no simulator of kind {kind!r}")
+        return url
+
+    async def call(transport: httpx.AsyncBaseTransport | None, method: str, url: str,
+                   token: str, body: dict[str, Any], what: str) -> httpx.Response:
+        try:
+            async with httpx.AsyncClient(transport=transport, timeout=CALL_TIMEOUT_S) as client:
+                return await client.request(method, url, json=body,
+                                            headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise Problem(502, f"{what}-unreachable", f"The {what} cannot be reached",
+                          f"{url}: {type(exc).__name__}") from None
+
+    @app.post("/v1/provisions", response_model=ProvisionResponse, responses=errors,
+              tags=["provisions"], operation_id="provide",
+              summary="Answer the mesh's real-time inquiry by this system's 符号 (line 09; item "
+                      "01 provided, 02 no data, 03 item not provided)",
+              description=__doc__, openapi_extra=body_doc(ProvisionRequest, bodies))
+    async def post_provision(request: Request) -> Response:
+        who = caller(request, PROVIDE_ROLE)
+        body = await json_body(request, ProvisionRequest)
+        requested = store().clock()
+        version: int | None = None
+        payload: dict[str, Any] | None = None
+        if body.item_code not in PROVIDED_ITEMS:
+            outcome, status, message = "not-provided", ITEM_NOT_PROVIDED, MSG_NOT_PROVIDED
+        else:
+            found = store().figures(body.code)
+            if found is None:
+                outcome, status, message = "no-data", ITEM_NO_DATA, MSG_NO_DATA
+            else:
+                figures, version = found
+                payload = {**figures, "total_levy": figures["income_levy"]
+                           + figures["per_capita_levy"], "data_version": version}
+                outcome, status, message = "provided", ITEM_PROVIDED, None
+        store().record(record_id=body.record_id, inquirer_client=who.client_id,
+                       procedure_code=body.procedure_code, item_code=body.item_code,
+                       requested_at=requested, outcome=outcome, item_status=status,
+                       data_version=version)
+        return _json(ProvisionResponse, {"status": LINE_PROCESSED, "message": None, "items": [
+            {"item_code": body.item_code, "status": status, "message": message,
+             "payload": payload}]})
+
+    @app.get("/v1/provision-records", response_model=ProvisionRecordPage, responses=errors,
+             tags=["provisions"], operation_id="exportProvisionRecords",
+             summary=f"Export this system's art. 23 provision records ({AUDIT_ROLE})")
+    async def get_records(request: Request,
+                          after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        caller(request, AUDIT_ROLE)
+        unknown = sorted(set(request.query_params) - {"after", "limit"})
+        if unknown:
+            raise Problem(400, "unknown-query-parameter", "Unknown query parameter",
+                          f"this operation takes 'after' and 'limit', not {unknown}")
+        records, has_more = store().records(after, limit)
+        return _json(ProvisionRecordPage, {
+            "records": records, "next_after": records[-1]["seq"] if records else after,
+            "has_more": has_more})
+
+    @app.post("/v1/admin/seed", response_model=SeedResult,
+              responses={**errors, **problem_responses(502, 503)}, tags=["admin"],
+              operation_id="seedFigures",
+              summary="Store figures per person: each 住民票コード is exchanged for this "
+                      "system's 符号 at the mesh, and only the 符号 is kept (admin)",
+              openapi_extra=body_doc(SeedRequest, bodies))
+    async def post_seed(request: Request) -> Response:
+        caller(request, ADMIN_ROLE)
+        body = await json_body(request, SeedRequest)
+        _, token = own_client()
+        url = peer("mesh") + "/v1/codes"
+        rows: list[tuple[str, dict[str, int]]] = []
+        for row in body.rows:
+            answer = await call(app.state.mesh_transport, "POST", url, token,
+                                {"juminhyo_code": row.juminhyo_code}, "mesh")
+            if answer.status_code == 422:
+                raise Problem(422, "invalid-juminhyo-code", "Invalid 住民票コード",
+                              "the mesh refused a 住民票コード of the rows")
+            if answer.status_code not in (200, 201):
+                raise Problem(502, "mesh-bad-answer", "The mesh refused to issue a code",
+                              f"the mesh answered HTTP {answer.status_code}")
+            figures = (row.figures.model_dump() if row.figures is not None
+                       else synthetic_figures(body.seed, row.juminhyo_code))
+            rows.append((answer.json()["code"], figures))
+        version = store().store(rows)
+        return _json(SeedResult, {"seeded": len(rows), "data_version": version,
+                                  "codes": [code for code, _ in rows]})
+
+    @app.post("/v1/copies/publish", response_model=PublishResult,
+              responses={**errors, **problem_responses(502, 503)}, tags=["admin"],
+              operation_id="publishCopies",
+              summary="Register the current figures as copies (副本) at the J-LIS intermediate "
+                      f"server (item {TAX_ITEM}, version = data version; admin)",
+              openapi_extra=body_doc(PublishRequest, bodies))
+    async def post_publish(request: Request) -> Response:
+        caller(request, ADMIN_ROLE)
+        body = await json_body(request, PublishRequest)
+        client_id, token = own_client()
+        base = peer("jlis")
+        start = store().clock() + timedelta(seconds=body.delay_s)
+        registered = unchanged = 0
+        for code, figures, version in store().all_figures():
+            payload = {**figures, "total_levy": figures["income_levy"]
+                       + figures["per_capita_levy"], "data_version": version}
+            answer = await call(app.state.http_transport, "PUT",
+                                f"{base}/v1/copies/{client_id}/{code}/{TAX_ITEM}", token,
+                                {"data_set_key": f"resident-tax-{figures['tax_year']}",
+                                 "version": version,
+                                 "publication_start": start.astimezone(UTC).isoformat(),
+                                 "publication_end": None, "payload": payload}, "jlis")
+            if answer.status_code in (200, 201):
+                registered += 1
+            elif answer.status_code == 409:
+                unchanged += 1  # that version is already registered
+            else:
+                raise Problem(502, "jlis-bad-answer", "J-LIS refused a copy",
+                              f"J-LIS answered HTTP {answer.status_code} after {registered} "
+                              "copies")
+        return _json(PublishResult, {"jlis": base, "data_version": store().data_version(),
+                                     "publication_start": start.astimezone(UTC).isoformat(),
+                                     "registered": registered, "unchanged": unchanged})
+
+    install_openapi(app, bodies)
+    return app

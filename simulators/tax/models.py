@@ -1,0 +1,102 @@
+"""Wire shapes of the reference individual-resident-tax system (個人住民税), a provider of the
+public service mesh on the real-time route.
+
+Answers to ``POST /v1/provisions`` (the mesh's provider contract,
+simulators/mesh/provider_api.py): the line status is always ``09`` (processed); per item,
+``01`` provided (tax info of the 符号, payload below), ``02`` no data (this system holds no
+figures for the 符号; payload null), ``03`` not provided (the item is not one this system
+provides; only ``TM00000000000002`` is). No answer ever carries a My Number or 住民票コード.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulators.common.http import whole_number
+from simulators.mesh.provider_api import (
+    MESH_CODE,
+    ProvidedItem,
+    ProvisionRequest,
+    ProvisionResponse,
+)
+
+TAX_ITEM = "TM00000000000002"  # 地方税関係情報 (tax info)
+PROVIDED_ITEMS = (TAX_ITEM,)
+LINE_PROCESSED = "09"
+ITEM_PROVIDED = "01"
+ITEM_NO_DATA = "02"
+ITEM_NOT_PROVIDED = "03"
+MSG_NO_DATA = "該当データなし (no data for this code)"
+MSG_NOT_PROVIDED = "提供対象外の特定個人情報 (item not provided by this system)"
+# Figures stay below 11 digits, so no figure can ever look like a 12-digit My Number.
+MAX_YEN = 9_999_999_999
+
+__all__ = ["MESH_CODE", "ProvidedItem", "ProvisionRequest", "ProvisionResponse"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TaxFigures(Model):
+    """One person's resident-tax figures for a tax year (課税年度)."""
+
+    tax_year: whole_number(2000, 2100)  # type: ignore[valid-type]
+    taxable_income: whole_number(0, MAX_YEN)  # type: ignore[valid-type]
+    income_levy: whole_number(0, MAX_YEN)  # type: ignore[valid-type]
+    per_capita_levy: whole_number(0, 100_000)  # type: ignore[valid-type]
+    dependants: whole_number(0, 30)  # type: ignore[valid-type]
+
+
+class SeedRow(Model):
+    juminhyo_code: Annotated[str, Field(pattern=r"^[0-9]{11}$", description="住民票コード; "
+                                        "exchanged for this system's 符号 and not stored")]
+    figures: TaxFigures | None = Field(
+        default=None, description="omitted: deterministic synthetic figures from the seed")
+
+
+class SeedRequest(Model):
+    rows: Annotated[list[SeedRow], Field(min_length=1, max_length=1000)]
+    seed: whole_number(0, 2**31 - 1) = 0  # type: ignore[valid-type]
+
+
+class SeedResult(Model):
+    seeded: int
+    data_version: int
+    codes: list[str]
+
+
+class PublishRequest(Model):
+    delay_s: whole_number(0, 30 * 86400) = 0  # type: ignore[valid-type]
+
+
+class PublishResult(Model):
+    jlis: str
+    data_version: int
+    publication_start: datetime
+    registered: int
+    unchanged: int
+
+
+class ProvisionRecord(Model):
+    """This system's art. 23 record of one answered provision."""
+
+    seq: int
+    record_id: str
+    inquirer_client: str
+    procedure_code: str
+    item_code: str
+    requested_at: datetime
+    provided_at: datetime
+    outcome: Literal["provided", "no-data", "not-provided"]
+    item_status: Literal["01", "02", "03"]
+    data_version: int | None
+
+
+class ProvisionRecordPage(Model):
+    records: list[ProvisionRecord]
+    next_after: int
+    has_more: bool

@@ -1,0 +1,184 @@
+"""The reference individual-resident-tax system (simulators/tax/): figures stored by its own
+符号 (issued by a real in-process mesh), real-time answers to the mesh, art. 23 records, and
+copies published to a real in-process J-LIS."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulators.common.identifiers import find_my_numbers
+from tests.api.mesh_support import (
+    CHILD,
+    CHILD_PROC,
+    RESIDENT_ITEM,
+    TAX,
+    TAX_ITEM,
+    auth,
+    client_for,
+    mesh_app,
+    mesh_topology,
+    person,
+)
+from tests.api.tax_support import jlis_app, tax_app
+
+TOPO = mesh_topology()
+ADMIN = {"Authorization": f"Bearer {TOPO.admin_token}"}
+MESH = auth(TOPO, "mesh")
+AUDITOR = auth(TOPO, "mesh-tax-auditor")
+FIGURES = {"tax_year": 2025, "taxable_income": 3_200_000, "income_levy": 320_000,
+           "per_capita_levy": 5000, "dependants": 2}
+
+
+def provision(code: str, item: str = TAX_ITEM, record_id: str | None = None) -> dict:
+    return {"record_id": record_id or f"r-{uuid.uuid4().hex[:12]}",
+            "procedure_code": CHILD_PROC, "item_code": item, "code": code}
+
+
+@pytest.fixture
+def seeded(tmp_path: Path):
+    mesh = mesh_app(tmp_path / "mesh")
+    app = tax_app(tmp_path, mesh=mesh)
+    with client_for(app) as client:
+        answer = client.post("/v1/admin/seed", headers=ADMIN, json={"seed": 3, "rows": [
+            {"juminhyo_code": person(1), "figures": FIGURES},
+            {"juminhyo_code": person(2)}]})
+        assert answer.status_code == 200, answer.text
+        yield client, mesh, answer.json()
+
+
+def test_seeding_stores_figures_by_the_systems_own_code(seeded):
+    client, mesh, result = seeded
+    assert result["seeded"] == 2 and result["data_version"] == 1
+    with client_for(mesh) as m:
+        own = m.post("/v1/codes", json={"juminhyo_code": person(1)}, headers=auth(TOPO, TAX))
+    assert own.json()["code"] == result["codes"][0]
+    assert not own.json()["newly_issued"]  # the tax system got it from the mesh already
+    db = (client.app.state.store.db.path).read_bytes()
+    assert person(1).encode() not in db and person(2).encode() not in db
+
+
+def test_synthetic_figures_are_deterministic(tmp_path: Path):
+    from simulators.tax.store import synthetic_figures
+    assert synthetic_figures(3, person(2)) == synthetic_figures(3, person(2))
+    assert synthetic_figures(3, person(2)) != synthetic_figures(4, person(2))
+
+
+def test_the_mesh_gets_the_figures_by_code(seeded):
+    client, _, result = seeded
+    answer = client.post("/v1/provisions", json=provision(result["codes"][0]), headers=MESH)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "09"
+    [item] = body["items"]
+    assert item["item_code"] == TAX_ITEM and item["status"] == "01"
+    assert item["payload"] == {**FIGURES, "total_levy": 325_000, "data_version": 1}
+    synthetic = client.post("/v1/provisions", json=provision(result["codes"][1]), headers=MESH)
+    assert synthetic.json()["items"][0]["status"] == "01"
+
+
+def test_an_item_it_does_not_provide_is_answered_not_provided(seeded):
+    client, _, result = seeded
+    answer = client.post("/v1/provisions", json=provision(result["codes"][0], RESIDENT_ITEM),
+                         headers=MESH)
+    assert answer.status_code == 200
+    [item] = answer.json()["items"]
+    assert (item["item_code"], item["status"], item["payload"]) == (RESIDENT_ITEM, "03", None)
+
+
+def test_an_unknown_code_is_answered_no_data(seeded):
+    client, _, _ = seeded
+    answer = client.post("/v1/provisions", json=provision("A" * 32), headers=MESH)
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "09"
+    [item] = answer.json()["items"]
+    assert (item["status"], item["payload"]) == ("02", None)
+
+
+def test_only_the_mesh_may_ask(seeded):
+    client, _, result = seeded
+    assert client.post("/v1/provisions", json=provision(result["codes"][0])).status_code == 401
+    refused = client.post("/v1/provisions", json=provision(result["codes"][0]),
+                          headers=auth(TOPO, CHILD))
+    assert refused.status_code == 403 and refused.json()["required_role"] == "tax:provide"
+    assert client.get("/v1/provision-records", headers=MESH).status_code == 403
+    assert client.post("/v1/admin/seed", headers=MESH, json={"rows": [
+        {"juminhyo_code": person(5)}]}).status_code == 403
+
+
+def test_no_my_number_in_any_answer(seeded):
+    client, _, result = seeded
+    texts = [client.post("/v1/provisions", json=provision(code, item), headers=MESH).text
+             for code in [*result["codes"], "B" * 32] for item in (TAX_ITEM, RESIDENT_ITEM)]
+    texts.append(client.get("/v1/provision-records", headers=AUDITOR).text)
+    for text in texts:
+        assert find_my_numbers(text) == []
+
+
+def test_provision_records_survive_a_restart(tmp_path: Path):
+    app = tax_app(tmp_path)
+    with client_for(app) as client:
+        codes = client.post("/v1/admin/seed", headers=ADMIN, json={"rows": [
+            {"juminhyo_code": person(9), "figures": FIGURES}]}).json()["codes"]
+        for record_id, code in (("keep-1", codes[0]), ("keep-2", "C" * 32)):
+            client.post("/v1/provisions", json=provision(code, record_id=record_id),
+                        headers=MESH)
+    with client_for(tax_app(tmp_path)) as again:
+        page = again.get("/v1/provision-records", headers=AUDITOR).json()
+        got = again.post("/v1/provisions", json=provision(codes[0]), headers=MESH).json()
+    outcomes = {r["record_id"]: (r["outcome"], r["item_status"], r["inquirer_client"])
+                for r in page["records"]}
+    assert outcomes["keep-1"] == ("provided", "01", "mesh")
+    assert outcomes["keep-2"] == ("no-data", "02", "mesh")
+    assert got["items"][0]["payload"]["taxable_income"] == FIGURES["taxable_income"]
+
+
+def test_publish_registers_copies_at_jlis_that_jlis_then_serves(tmp_path: Path):
+    jlis = jlis_app(tmp_path)
+    app = tax_app(tmp_path, jlis=jlis)
+    with client_for(app) as client:
+        codes = client.post("/v1/admin/seed", headers=ADMIN, json={"rows": [
+            {"juminhyo_code": person(11), "figures": FIGURES},
+            {"juminhyo_code": person(12)}]}).json()["codes"]
+        first = client.post("/v1/copies/publish", headers=ADMIN, json={})
+        assert first.status_code == 200, first.text
+        assert (first.json()["registered"], first.json()["unchanged"]) == (2, 0)
+        again = client.post("/v1/copies/publish", headers=ADMIN, json={})
+        assert (again.json()["registered"], again.json()["unchanged"]) == (0, 2)
+        assert client.post("/v1/copies/publish", headers=MESH, json={}).status_code == 403
+    with client_for(jlis) as j:
+        answer = j.post("/v1/provisions", json=provision(codes[0]), headers=MESH)
+    [item] = answer.json()["items"]
+    assert item["status"] == "01" and item["payload"]["taxable_income"] == 3_200_000
+
+
+def test_publish_without_a_reachable_jlis_is_a_502(tmp_path: Path):
+    app = tax_app(tmp_path)
+    app.state.http_transport = httpx.MockTransport(
+        lambda request: (_ for _ in ()).throw(httpx.ConnectError("refused")))
+    with client_for(app) as client:
+        client.post("/v1/admin/seed", headers=ADMIN, json={"rows": [
+            {"juminhyo_code": person(13)}]})
+        failed = client.post("/v1/copies/publish", headers=ADMIN, json={})
+    assert failed.status_code == 502 and failed.json()["type"].endswith(":jlis-unreachable")
+
+
+def test_the_mesh_routes_a_real_time_inquiry_to_the_tax_system(tmp_path: Path):
+    mesh = mesh_app(tmp_path / "mesh")
+    app = tax_app(tmp_path, mesh=mesh)
+    mesh.state.provider_transport = httpx.ASGITransport(app=app)
+    with client_for(app) as client, client_for(mesh) as m:
+        client.post("/v1/admin/seed", headers=ADMIN, json={"rows": [
+            {"juminhyo_code": person(21), "figures": FIGURES}]})
+        mine = m.post("/v1/codes", json={"juminhyo_code": person(21)},
+                      headers=auth(TOPO, CHILD)).json()["code"]
+        answer = m.post("/v1/inquiries", headers=auth(TOPO, CHILD), json={
+            "record_id": "rt-1", "procedure_code": CHILD_PROC, "item_code": TAX_ITEM,
+            "provider": TAX, "code": mine})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["route"] == "realtime"
+    assert answer.json()["items"][0]["payload"]["income_levy"] == 320_000
+    assert not find_my_numbers(answer.text)
