@@ -44,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
+from meshcert.contract_checks import schema_valid_data_passes_validation
 from meshcert.evidence import BODY_LIMIT, REDACTED_HEADERS, Exchange
 
 CONTRACT = Path(__file__).resolve().parents[2] / "fixtures" / "specs" / \
@@ -90,18 +91,6 @@ def _settings(examples: int) -> settings:
                     suppress_health_check=list(HealthCheck))
 
 
-def schema_valid_data_passes_validation(ctx, response, case) -> None:
-    """Schema-valid requests never fail the schema validator itself (a 422 whose problem is a
-    generic validation error); business-rule refusals have problem types of their own."""
-    if case.meta is None or not case.meta.generation.mode.is_positive:
-        return
-    if response.status_code == 422:
-        try:
-            kind = response.json().get("type", "")
-        except (ValueError, AttributeError):
-            return
-        assert not str(kind).endswith(":validation-error"), (
-            f"schema-valid data was refused as invalid: {response.text[:300]}")
 
 
 def _is_date_format(failure: Exception) -> bool:

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from meshcert.contract_checks import CONFORMANCE_CHECKS
 from simulators.specs import contract_path, dump, served_spec
 from tests.api.mesh_support import CHILD, FakeProvider, auth, mesh_app, mesh_topology
 
@@ -35,18 +35,10 @@ schema = schemathesis.openapi.from_dict(json.loads(contract_path("mesh").read_te
 schema.app = APP
 
 
-def schema_valid_data_passes_validation(ctx, response, case) -> None:
-    if case.meta is None or not case.meta.generation.mode.is_positive:
-        return
-    if response.status_code == 422:
-        problem = response.json()
-        assert not problem["type"].endswith(":validation-error"), (
-            f"schema-valid data failed schema validation: {problem.get('detail')}")
 
 
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_mesh_conforms_to_its_contract(case):
-    case.call_and_validate(headers=AUTH, excluded_checks=[positive_data_acceptance],
-                           additional_checks=[schema_valid_data_passes_validation])
+    case.call_and_validate(headers=AUTH, **CONFORMANCE_CHECKS)
