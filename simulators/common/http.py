@@ -9,12 +9,14 @@ every date string; so routes take bodies through :func:`json_body` and document 
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from starlette.requests import Request
+from starlette.responses import Response
 
 from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
 
@@ -77,6 +79,16 @@ async def json_body(request: Request, model: type[M]) -> M:
         detail = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5])
         raise Problem(422, "validation-error", "Request failed validation", detail,
                       errors=errors) from None
+
+
+def validated_response(model: type[BaseModel], content: dict[str, Any], status: int = 200, *,
+                       exclude_unset: bool = False) -> Response:
+    """Send ``content`` as JSON after validating it against the documented response model, so
+    a simulator can never answer outside its own contract. ``exclude_unset`` leaves out fields
+    the content does not have (a My Number the caller may not see) instead of sending null."""
+    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False, default=str))
+    return Response(checked.model_dump_json(exclude_unset=exclude_unset), status,
+                    media_type="application/json")
 
 
 def body_doc(model: type[BaseModel], app_models: list[type[BaseModel]]) -> dict[str, Any]:

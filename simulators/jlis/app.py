@@ -9,9 +9,8 @@ the caller's client id; admin may register for anyone), ``jlis:provide`` (the me
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 from fastapi import FastAPI, Query
@@ -22,7 +21,13 @@ from starlette.responses import Response
 
 from simulators.common.app import build_app
 from simulators.common.auth import ADMIN_ROLE, Caller, require
-from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
+from simulators.common.http import (
+    body_doc,
+    install_openapi,
+    json_body,
+    problem_responses,
+    validated_response,
+)
 from simulators.common.problems import Problem
 from simulators.common.settings import Settings
 from simulators.common.storage import Database
@@ -51,11 +56,9 @@ Symbol = Annotated[str, PathParam(pattern=MESH_CODE,
 ItemCode = Annotated[str, PathParam(pattern=ITEM_CODE,
                                     description="特定個人情報名コード, e.g. TM00000000000002")]
 
+_json = validated_response  # every answer is checked against its documented model
 
-def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
-    """Send ``content`` after validating it against the documented model."""
-    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False))
-    return Response(checked.model_dump_json(), status, media_type="application/json")
+
 
 
 def create_app(settings: Settings) -> FastAPI:

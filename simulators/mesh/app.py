@@ -44,7 +44,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulators.common.app import build_app
-from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
+from simulators.common.http import (
+    body_doc,
+    install_openapi,
+    json_body,
+    problem_responses,
+    validated_response,
+)
 from simulators.common.identifiers import find_my_numbers, is_valid_juminhyo_code
 from simulators.common.problems import Problem
 from simulators.common.settings import Settings
@@ -78,6 +84,8 @@ BULK_PATH = "/v1/bulk-inquiries"
 # The fixed messages of DOMAIN.md §5 F2.
 MSG_CODE_NOT_ISSUED = "符号が未取得"
 MSG_NOT_PERMITTED = "照会は許可されていません"
+
+_json = validated_response  # every answer is checked against its documented model
 
 
 class _Model(BaseModel):
@@ -182,10 +190,6 @@ class ProvisionRecordList(_Model):
     records: list[ProvisionRecord]
 
 
-def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
-    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False))
-    return Response(checked.model_dump_json(exclude_none=False), status,
-                    media_type="application/json")
 
 
 def _now() -> datetime:

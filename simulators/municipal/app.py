@@ -3,7 +3,6 @@ municipalities one process hosts, keyed by local government code."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,13 @@ from starlette.responses import Response
 from simulators.common.app import build_app
 from simulators.common.audit import AuditEntry
 from simulators.common.auth import ADMIN_ROLE, Caller, require
-from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
+from simulators.common.http import (
+    body_doc,
+    install_openapi,
+    json_body,
+    problem_responses,
+    validated_response,
+)
 from simulators.common.settings import Settings
 from simulators.common.storage import Database
 from simulators.municipal import moveout
@@ -70,11 +75,9 @@ class ChainCheckOut(Model):
 
 
 def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
-    """Send ``content`` after validating it against the documented model; fields the record
-    does not have (a My Number the caller may not see) are left out, not sent as null."""
-    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False))
-    return Response(checked.model_dump_json(exclude_unset=True), status,
-                    media_type="application/json")
+    # Fields a record does not have (a My Number the caller may not see) are left out.
+    return validated_response(model, content, status, exclude_unset=True)
+
 
 
 def create_app(settings: Settings) -> FastAPI:

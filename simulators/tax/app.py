@@ -12,7 +12,6 @@ provision records), ``admin`` (seeding figures, publishing copies). Item statuse
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +24,13 @@ from starlette.responses import Response
 
 from simulators.common.app import build_app
 from simulators.common.auth import ADMIN_ROLE, Caller, require
-from simulators.common.http import body_doc, install_openapi, json_body, problem_responses
+from simulators.common.http import (
+    body_doc,
+    install_openapi,
+    json_body,
+    problem_responses,
+    validated_response,
+)
 from simulators.common.identifiers import find_my_numbers
 from simulators.common.problems import Problem
 from simulators.common.settings import Settings
@@ -55,14 +60,14 @@ CALL_TIMEOUT_S = 10.0
 
 
 def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
-    """Send ``content`` after validating it against the documented model; never a value that
-    passes the My Number check (invariant 1)."""
-    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False, default=str))
-    text = checked.model_dump_json()
-    if find_my_numbers(text):
+    """The validated answer — never with a value that passes the My Number check
+    (invariant 1)."""
+    response = validated_response(model, content, status)
+    if find_my_numbers(bytes(response.body).decode("utf-8")):
         raise Problem(500, "my-number-in-answer", "Answer withheld",
                       "the answer contained a My-Number-shaped value and was not sent")
-    return Response(text, status, media_type="application/json")
+    return response
+
 
 
 def _peer(settings: Settings, kind: str) -> str | None:
