@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from meshcert.catalog import CatalogError, load_catalog
 from simulators.common.identifiers import is_valid_local_government_code
@@ -49,6 +56,48 @@ class Seeding(_Model):
                              "you loaded into your system (from `meshcert population generate`)")
 
 
+Seconds = Annotated[float, Field(gt=0, le=3600), BeforeValidator(
+    lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
+InstitutionCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+
+
+class InquirerSettings(_Model):
+    """An inquirer (profile mesh-inquirer): a system that asks the mesh for other
+    institutions' data, driven by the harness through a trigger endpoint."""
+
+    institution: InstitutionCode = Field(description="Its institution code in the harness's "
+                                         "mesh topology (its client authenticates as it)")
+    applications_path: str = Field(default="/v1/applications", pattern=r"^/",
+                                   description="The trigger the profile defines: where the "
+                                   "harness submits an application")
+    give_up_within_s: Seconds = Field(description="Your stated time: an application whose "
+                                      "inquiry keeps failing is reported as failed to the "
+                                      "person within this many seconds")
+
+
+class ProviderSettings(_Model):
+    """An information provider (profile information-provider): a system the mesh calls."""
+
+    institution: InstitutionCode = Field(description="Its institution code in the harness's "
+                                         "mesh topology")
+    item_codes: Annotated[tuple[Annotated[str, Field(pattern=r"^TM[0-9]{14}$")], ...],
+                          Field(min_length=1)] = Field(description="The 特定個人情報名コード "
+                                                       "it provides")
+    seeding_path: str = Field(default="/admin/seed", pattern=r"^/", description="Where the "
+                              "harness loads the persons and figures it will ask about")
+    publish_path: str | None = Field(default="/v1/copies/publish", pattern=r"^/",
+                                     description="The trigger that registers its copies at the "
+                                     "J-LIS intermediate server (copy path); null if it has none")
+
+
+# The sections of a target file each profile's suites read.
+PROFILE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "resident-registry": ("municipality", "seeding"),
+    "mesh-inquirer": ("inquirer",),
+    "information-provider": ("provider",),
+}
+
+
 class Launch(_Model):
     """How the harness starts a bundled reference system itself (vendors leave this out)."""
 
@@ -66,10 +115,13 @@ class Target(_Model):
     base_url: str
     tls: TlsSettings = TlsSettings()
     auth: AuthSettings
-    municipality: LgCode
+    municipality: LgCode | None = Field(default=None, description="The municipality the "
+                                        "suites use (resident-registry)")
     other_municipality: LgCode | None = Field(default=None, description="A second municipality "
                                               "your system hosts, for tenant-isolation tests")
-    seeding: Seeding
+    seeding: Seeding | None = None
+    inquirer: InquirerSettings | None = None
+    provider: ProviderSettings | None = None
     launch: Launch | None = None
 
     @field_validator("base_url")
@@ -135,7 +187,10 @@ def _cross_checks(target: Target, base: Path) -> list[str]:
         problems.append(f"tls.ca_file: no such file {base / target.tls.ca_file}")
     if target.base_url.startswith("https://") is False and target.tls.ca_file:
         problems.append("tls.ca_file: given, but base_url is not https://")
-    seeding = target.seeding
+    for section in PROFILE_SECTIONS.get(target.profile, ()):
+        if getattr(target, section) is None:
+            problems.append(f"{section}: required for profile {target.profile}")
+    seeding = target.seeding or Seeding(method="endpoint")
     if seeding.method == "file":
         if not seeding.file:
             problems.append("seeding.file: required when seeding.method is 'file'")
@@ -144,7 +199,7 @@ def _cross_checks(target: Target, base: Path) -> list[str]:
     if isinstance(seeding.credential, Credential) and seeding.credential.env not in os.environ:
         problems.append(f"seeding.credential.env: the environment variable "
                         f"{seeding.credential.env} is not set")
-    if target.other_municipality == target.municipality:
+    if target.other_municipality and target.other_municipality == target.municipality:
         problems.append("other_municipality: must differ from municipality")
     if target.launch and not (base / target.launch.topology).is_file():
         problems.append(f"launch.topology: no such file {base / target.launch.topology}")

@@ -26,7 +26,9 @@ whose run has a plan gets that plan, and only otherwise the ``global`` one (plan
 - ``clock_skew_s``: the simulator's clock, as read through :func:`now`, shifted for the
   requests the plan hits;
 - ``seed``: seeds the plan's random draws, so a resilience test can be replayed exactly (every
-  matching request draws the same numbers in the same order, whichever faults fire).
+  matching request draws the same numbers in the same order, whichever faults fire);
+- ``max_hits``: the plan hits at most this many matching requests, then lets the rest through
+  ("the first two calls fail"); ``GET /admin/faults`` shows the count as ``hits``.
 
 Certificate expiry is not injected here (it belongs to the TLS material, simulators.common.tls).
 Plans live in memory: they are test settings, not records, and go with the process.
@@ -153,6 +155,8 @@ class FaultPlan(_Model):
     clock_skew_s: Annotated[float, Field(ge=-3.2e8, le=3.2e8), BeforeValidator(
         lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v)] | None = None
     seed: whole_number(0, 2**63 - 1) | None = None  # type: ignore[valid-type]
+    max_hits: whole_number(1, 1_000_000) | None = None  # type: ignore[valid-type]
+    hits: Annotated[int, Field(description="requests hit so far (read-only)")] | None = None
 
     def matches(self, method: str, path: str, client_id: str | None) -> bool:
         m = self.match
@@ -175,6 +179,15 @@ class ActivePlan:
         self.plan = plan
         self.random = random.Random(plan.seed)
         self.lock = threading.Lock()
+        self.hits = 0
+
+    def take(self) -> bool:
+        """Count one matching request; False once the plan's ``max_hits`` are used up."""
+        with self.lock:
+            if self.plan.max_hits is not None and self.hits >= self.plan.max_hits:
+                return False
+            self.hits += 1
+            return True
 
     def draw(self) -> tuple[bool, bool, float]:
         """(drop?, error?, latency seconds) for one request, always in the same order."""
@@ -281,8 +294,10 @@ class FaultMiddleware:
         if active is None:
             return None
         plan = active.plan
-        client_id = _client_id(scope) if plan.match and plan.match.client_id else None
-        return active if plan.matches(scope["method"], path, client_id) else None
+        client_id = client_id_of(scope) if plan.match and plan.match.client_id else None
+        if not plan.matches(scope["method"], path, client_id):
+            return None
+        return active if active.take() else None
 
     @staticmethod
     async def _drop(scope: Scope, receive: Receive) -> None:
@@ -296,7 +311,8 @@ class FaultMiddleware:
             pass
 
 
-def _client_id(scope: Scope) -> str | None:
+def client_id_of(scope: Scope) -> str | None:
+    """The client a request's bearer token names, if the app can tell (None otherwise)."""
     app = scope.get("app")
     authenticator = getattr(getattr(app, "state", None), "authenticator", None)
     if authenticator is None:
@@ -348,7 +364,8 @@ def install(app: FastAPI) -> dict[str, ActivePlan]:
         require(app.state.authenticator.authenticate(request), ADMIN_ROLE)
 
     def listing() -> Response:
-        out = FaultsOut(faults={k: v.plan for k, v in sorted(plans.items())})
+        out = FaultsOut(faults={k: v.plan.model_copy(update={"hits": v.hits})
+                                for k, v in sorted(plans.items())})
         return Response(out.model_dump_json(exclude_none=True), media_type="application/json")
 
     @app.get(FAULTS_PATH, response_model=FaultsOut, **hidden,
@@ -361,7 +378,11 @@ def install(app: FastAPI) -> dict[str, ActivePlan]:
              summary="Set the fault plan of a run scope (admin credential)")
     async def put_faults(request: Request, scope: ScopePath) -> Response:
         admin(request)
-        plans[scope] = ActivePlan(await json_body(request, FaultPlan))
+        plan = await json_body(request, FaultPlan)
+        if plan.hits is not None:
+            raise Problem(422, "validation-error", "Invalid fault plan",
+                          "hits is read-only (the count of requests a plan has hit)")
+        plans[scope] = ActivePlan(plan)
         return listing()
 
     @app.delete(FAULTS_PATH + "/{scope}", status_code=204, **hidden,

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulators.common import exchanges
 from simulators.common.app import build_app
 from simulators.common.http import (
     body_doc,
@@ -223,6 +224,7 @@ def create_app(settings: Settings) -> FastAPI:
                                 "meshcert: 符号 issuance, inquiries checked against the "
                                 "legal-basis table and routed to providers, art. 23 records.",
                     on_shutdown=mesh_store.close)
+    exchanges.install(app)  # what inquirers send, for the mesh-inquirer suites
     topology = settings.topology
     legal_path = settings.extra.get("legal_basis") or os.environ.get("MESHCERT_LEGAL_BASIS")
     app.state.legal_basis = load_legal_basis(Path(legal_path) if legal_path else None)

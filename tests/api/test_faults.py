@@ -155,11 +155,23 @@ def test_plans_are_listed_and_delete_clears(registry_client, admin, clerk):
                                                   "max_ms": 2}})
     listed = registry_client.get("/admin/faults", headers=admin).json()["faults"]
     assert set(listed) == {"a", "b"}
-    assert listed["a"] == {"error": {"rate": 1.0, "status": 503}, "seed": 3}
+    assert listed["a"] == {"error": {"rate": 1.0, "status": 503}, "seed": 3, "hits": 0}
     assert registry_client.delete("/admin/faults/a", headers=admin).status_code == 204
     assert registry_client.delete("/admin/faults/a", headers=admin).status_code == 204
     assert set(registry_client.get("/admin/faults", headers=admin).json()["faults"]) == {"b"}
     assert registry_client.get(CHANGES, headers={**clerk, **run("a")}).status_code == 200
+
+
+def test_max_hits_fails_only_the_first_requests_and_counts_them(registry_client, admin,
+                                                                  clerk):
+    put(registry_client, admin, "first-two", {"error": {"rate": 1.0, "status": 503},
+                                              "max_hits": 2})
+    assert statuses(registry_client, {**clerk, **run("first-two")}, 4) == [503, 503, 200, 200]
+    listed = registry_client.get("/admin/faults", headers=admin).json()["faults"]
+    assert listed["first-two"]["hits"] == 2
+    refused = registry_client.put("/admin/faults/x", headers=admin,
+                                  json={"error": {"rate": 1.0, "status": 503}, "hits": 5})
+    assert refused.status_code == 422
 
 
 def test_fault_endpoints_are_admin_only(registry_client, clerk):
