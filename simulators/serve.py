@@ -8,6 +8,7 @@ with ``tls: true`` serves HTTPS (TLS 1.2 at least) with the local CA's server ce
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,8 +17,9 @@ import uvicorn
 
 from simulators import defects
 from simulators.common.jwks import KeyFileError
+from simulators.common.peer_certs import PeerCertificateProtocol
 from simulators.common.settings import Settings, SettingsError
-from simulators.common.tls import ensure_local_tls
+from simulators.common.tls import ask_client_certificates, ensure_local_tls
 from simulators.common.topology import TopologyError
 from simulators.registry import create_app
 
@@ -49,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except (TopologyError, SettingsError, KeyFileError, ValueError) as exc:
         print(f"meshcert: {exc}", file=sys.stderr)
         return 2
+    # A simulator asking for client certificates passes the verified one on to its app.
+    http = PeerCertificateProtocol if settings.spec.mtls else "httptools"
     uvicorn.run(app, host=args.host or settings.spec.host, port=args.port or settings.spec.port,
-                log_level="warning", access_log=False, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False, loop="uvloop", http=http,
                 **_tls_options(settings))
     return 0
 
@@ -62,8 +66,13 @@ def _tls_options(settings: Settings) -> dict[str, object]:
     if not settings.spec.tls:
         return {}
     tls = ensure_local_tls(Path(str(settings.tls_dir)))
+
+    def context(_config: object, _default: object) -> ssl.SSLContext:
+        made = settings.tls_server_context(tls)
+        return ask_client_certificates(made, tls) if settings.spec.mtls else made
+
     return {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key),
-            "ssl_context_factory": lambda _config, _default: settings.tls_server_context(tls)}
+            "ssl_context_factory": context}
 
 
 if __name__ == "__main__":

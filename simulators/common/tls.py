@@ -3,6 +3,10 @@
 The harness makes them in the run folder on first use (``<run>/tls/``): an ECDSA P-256 CA and a
 server certificate it signs for ``127.0.0.1`` and ``localhost``. Clients trust the CA file, never
 "verify=False". Both are remade when missing, unreadable or close to expiry.
+
+For mutual TLS the same CA issues **client certificates** (``<run>/tls/clients/<client>.pem``,
+common name = the topology client id, extended key usage clientAuth); a simulator with
+``mtls: true`` asks for one and passes it to the app (see :func:`peer_common_name`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +32,7 @@ RENEW_BEFORE = timedelta(days=7)
 SERVER_NAMES = ("localhost",)
 SERVER_IPS = ("127.0.0.1",)
 MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,50 @@ def server_context(tls: LocalTls) -> ssl.SSLContext:
     return context
 
 
-def client_context(ca_file: Path | None = None) -> ssl.SSLContext:
-    """What a client of a simulator verifies with: the local CA (or the system's), TLS 1.2+."""
+def ask_client_certificates(context: ssl.SSLContext, tls: LocalTls) -> ssl.SSLContext:
+    """Make a server context ask for a client certificate from the local CA: optional at the
+    TLS layer (a verified one or none), so the app answers a missing one with problem+json
+    instead of a reset connection."""
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(cafile=str(tls.ca_cert))
+    return context
+
+
+def client_certificate(tls: LocalTls, client_id: str, now: datetime | None = None
+                       ) -> tuple[Path, Path]:
+    """(certificate, key) files of ``client_id``'s certificate from the local CA, made when
+    missing or close to expiry; pass them as httpx's ``cert=``."""
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise ValueError(f"not a client id usable in a certificate: {client_id!r}")
+    now = now or datetime.now(UTC)
+    ca = _usable(tls.ca_cert, tls.ca_key, now)
+    if ca is None:
+        raise FileNotFoundError(f"no usable local CA in {tls.folder}; run ensure_local_tls")
+    folder = tls.folder / "clients"
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / f"{client_id}.pem", folder / f"{client_id}.key"
+    mine = _usable(cert_path, key_path, now)
+    if mine is None or mine[0].issuer != ca[0].subject:
+        _issue(cert_path, key_path, ca, now, common_name=client_id,
+               usage=ExtendedKeyUsageOID.CLIENT_AUTH, names=[])
+    return cert_path, key_path
+
+
+def peer_common_name(der: bytes) -> str | None:
+    """The common name of a (DER) certificate the TLS layer already verified."""
+    names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
+        NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def client_context(ca_file: Path | None = None,
+                   certificate: tuple[Path, Path] | None = None) -> ssl.SSLContext:
+    """What a client of a simulator verifies with: the local CA (or the system's), TLS 1.2+;
+    with ``certificate`` (a (cert, key) pair, see :func:`client_certificate`) for mutual TLS."""
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     context.minimum_version = MINIMUM_VERSION
+    if certificate is not None:
+        context.load_cert_chain(certificate[0], certificate[1])
     return context
 
 
@@ -136,30 +182,36 @@ def _make_ca(tls: LocalTls, now: datetime) -> Pair:
 
 
 def _make_server(tls: LocalTls, ca: Pair, now: datetime) -> None:
-    ca_cert, ca_key = ca
-    key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVER_NAMES]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
-    cert = (x509.CertificateBuilder()
-            .subject_name(_name("localhost")).issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(min(now + SERVER_LIFETIME, ca_cert.not_valid_after_utc))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False,
-                                         crl_sign=False, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False,
-                                         decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    _write(tls.key, _key_pem(key), private=True)
-    _write(tls.cert, cert.public_bytes(serialization.Encoding.PEM))
+    _issue(tls.cert, tls.key, ca, now, common_name="localhost",
+           usage=ExtendedKeyUsageOID.SERVER_AUTH, names=names)
+
+
+def _issue(cert_path: Path, key_path: Path, ca: Pair, now: datetime, *, common_name: str,
+           usage: x509.ObjectIdentifier, names: list[x509.GeneralName]) -> None:
+    ca_cert, ca_key = ca
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (x509.CertificateBuilder()
+               .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(minutes=5))
+               .not_valid_after(min(now + SERVER_LIFETIME, ca_cert.not_valid_after_utc))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False,
+                                            crl_sign=False, content_commitment=False,
+                                            key_encipherment=False, data_encipherment=False,
+                                            key_agreement=False, encipher_only=False,
+                                            decipher_only=False), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                   ca_key.public_key()), critical=False))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    _write(key_path, _key_pem(key), private=True)
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

@@ -69,6 +69,9 @@ class SimulatorSpec(_Model):
     port: Port
     municipalities: tuple[str, ...] = ()
     tls: bool = False  # serve HTTPS with the run folder's local CA (TLS 1.2 minimum)
+    # Ask callers for a client certificate from the local CA (mutual TLS; needs tls). The mesh
+    # then requires one from each institution marked ``mtls``.
+    mtls: bool = False
     # The resource identifier access tokens must name in ``aud`` (default urn:meshcert:<name>).
     audience: str | None = Field(default=None, min_length=1)
     auth: tuple[AuthMethod, ...] = ("token", "jwt")
@@ -122,6 +125,9 @@ class Institution(_Model):
     route: Route | None = None
     simulator: str | None = Field(default=None, min_length=1)
     url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    # Every call must also come over mutual TLS with the client certificate the local CA issued
+    # to ``client`` (RFC 8705 §2.1: the certificate's subject names the client).
+    mtls: bool = False
 
     @model_validator(mode="after")
     def _provider_is_routable(self) -> Institution:
@@ -151,6 +157,8 @@ class Topology(_Model):
         problems = [f"simulators.{name}: an authz simulator needs 'signing_key' (a private JWK "
                     "file)" for name, spec in self.simulators.items()
                     if spec.kind == "authz" and spec.signing_key is None]
+        problems += [f"simulators.{name}: mtls needs tls: true" for name, spec
+                     in self.simulators.items() if spec.mtls and not spec.tls]
         if self.issuer is not None and self.issuer.simulator is not None:
             spec = self.simulators.get(self.issuer.simulator)
             if spec is None or spec.kind != "authz":

@@ -53,8 +53,10 @@ from simulators.common.http import (
     validated_response,
 )
 from simulators.common.identifiers import find_my_numbers, is_valid_juminhyo_code
+from simulators.common.peer_certs import client_certificate_of
 from simulators.common.problems import Problem
 from simulators.common.settings import Settings
+from simulators.common.tls import peer_common_name
 from simulators.common.topology import Institution
 from simulators.mesh.codes import CodeDeriver
 from simulators.mesh.legal_basis import (
@@ -193,6 +195,21 @@ class ProvisionRecordList(_Model):
 
 
 
+def bound_to_client(scope: Any, inst: Institution) -> None:
+    """An ``mtls`` institution's call must come with the client certificate the CA issued to its
+    client: a token alone (stolen, replayed) does not open the mesh (RFC 8705 §2.1)."""
+    der = client_certificate_of(scope)
+    if der is None:
+        raise Problem(401, "client-certificate-required", "Client certificate required",
+                      f"institution {inst.code!r} calls over mutual TLS: present the client "
+                      f"certificate issued to {inst.client!r}",
+                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if peer_common_name(der) != inst.client:
+        raise Problem(403, "client-certificate-mismatch", "Client certificate of another client",
+                      f"the certificate names {peer_common_name(der)!r}, the token "
+                      f"{inst.client!r}")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -251,6 +268,8 @@ def create_app(settings: Settings) -> FastAPI:
         if inst is None:
             raise Problem(403, "institution-not-registered", "Not a registered institution",
                           f"client {who.client_id!r} is not an institution of the mesh")
+        if inst.mtls:
+            bound_to_client(request.scope, inst)
         return inst, who.has(AUDIT_ROLE)
 
     @app.post("/v1/codes", response_model=CodeOut, status_code=201,
