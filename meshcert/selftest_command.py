@@ -10,17 +10,27 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from meshcert.catalog import Catalog
 from meshcert.console import err, fail, out, shown
-from meshcert.selftest import DEFAULT_SEED, SelftestError, Variant, planned_defects, run_selftest
+from meshcert.selftest import (
+    DEFAULT_SEED,
+    SelftestError,
+    Variant,
+    planned_defects,
+    reference_target,
+    run_selftest,
+)
+
+ALL = "all"
 
 
 def selftest(
     profile: Annotated[str, typer.Option(
-        "--profile", "-p", help="Profile whose reference and defects to run. "
-        "Example: --profile resident-registry")] = "resident-registry",
+        "--profile", "-p", help="Profile whose reference and defects to run, or 'all': every "
+        "profile with a bundled reference. Example: --profile mesh-inquirer")] = ALL,
     defect: Annotated[list[str] | None, typer.Option(
-        "--defect", metavar="ID", help="Only these defects (repeatable); the reference always "
-        "runs. Example: --defect ignore-audience")] = None,
+        "--defect", metavar="ID", help="Only these defects (repeatable; with one --profile); "
+        "the reference always runs. Example: --defect ignore-audience")] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=1, max=16, help="Certifications run side by side. "
         "Example: --jobs 2")] = 2,
@@ -31,19 +41,58 @@ def selftest(
     """Prove the suites can fail: certify the bundled reference (everything must pass), then
     the reference with each defect (its requirement must fail, nothing else may).
 
-    Prints the detection matrix and exits 0 only when the reference passes, every defect is
-    detected and no defect trips an unrelated requirement. Example: `meshcert selftest -j 2`
+    Prints the detection matrix of each profile and exits 0 only when every reference passes,
+    every defect is detected and no defect trips an unrelated requirement.
+    Example: `meshcert selftest -j 2` (every profile), `meshcert selftest -p resident-registry`
     """
     from meshcert.catalog import load_catalog
 
     try:
-        total = 1 + len(planned_defects(load_catalog(), profile, defect))
+        catalog = load_catalog()
+        profiles = _profiles(catalog, profile)
+        if defect and len(profiles) > 1:
+            raise SelftestError("--defect names defects of one profile: give --profile too")
+        totals = {p: 1 + len(planned_defects(catalog, p, defect)) for p in profiles}
     except (SelftestError, ValueError) as exc:
         fail(str(exc))
     started = time.perf_counter()
+    good = total = 0
+    all_ok = True
+    for name in profiles:
+        passed, ok = _run_profile(name, defect, jobs, seed, totals[name])
+        good, total, all_ok = good + passed, total + totals[name], all_ok and ok
+    if len(profiles) > 1:
+        out.print(f"profiles: {', '.join(profiles)} · {time.perf_counter() - started:.0f} s")
+    # The plain closing line CI systems read: one line, counts only.
+    out.print(f"selftest: {good} passed, {total - good} failed", highlight=False)
+    raise typer.Exit(0 if all_ok else 1)
+
+
+def _profiles(catalog: Catalog, profile: str) -> list[str]:
+    """The profiles to run: one by name, or every profile of the catalog with a reference."""
+    if profile != ALL:
+        if profile not in catalog.profiles:
+            raise SelftestError(f"catalog {catalog.version} has no profile {profile!r} (it has: "
+                                f"{', '.join(sorted(catalog.profiles))})")
+        return [profile]
+    found = []
+    for name in catalog.profiles:
+        try:
+            reference_target(name)
+        except SelftestError:
+            continue
+        found.append(name)
+    return found
+
+
+def _run_profile(profile: str, defect: list[str] | None, jobs: int, seed: int,
+                 total: int) -> tuple[int, bool]:
+    """Selftest one profile and print its matrix; (variants ok, whole profile ok)."""
+    started = time.perf_counter()
+    out.print(f"[bold]profile {profile}[/bold]")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("selftest", total=total)
+        task = progress.add_task(f"selftest {profile}", total=total)
 
         def done(variant: Variant) -> None:
             progress.advance(task)
@@ -70,10 +119,7 @@ def selftest(
               f" · {time.perf_counter() - started:.0f} s, seed {result.seed}")
     out.print(f"reports: {shown(result.report_dir)}/ (selftest.json, one report per variant)")
     variants = (result.reference, *result.variants)
-    good = sum(v.ok for v in variants)
-    # The plain closing line CI systems read: one line, counts only.
-    out.print(f"selftest: {good} passed, {len(variants) - good} failed", highlight=False)
-    raise typer.Exit(0 if result.ok else 1)
+    return sum(v.ok for v in variants), result.ok
 
 
 def _matrix(reference: Variant, variants: tuple[Variant, ...]) -> Table:

@@ -51,3 +51,15 @@ def test_the_reference_target_of_the_profile_is_found():
     assert reference_target("resident-registry").name == "reference-registry.yaml"
     with pytest.raises(SelftestError):
         reference_target("no-such-profile")
+
+
+def test_selftest_all_runs_every_profile_with_a_reference_and_names_unknown_ones():
+    from meshcert.selftest_command import _profiles
+
+    catalog = load_catalog()
+    everything = _profiles(catalog, "all")
+    assert "resident-registry" in everything
+    assert all(reference_target(p).is_file() for p in everything)
+    assert _profiles(catalog, "resident-registry") == ["resident-registry"]
+    with pytest.raises(SelftestError, match="no profile 'nope'"):
+        _profiles(catalog, "nope")
