@@ -106,6 +106,18 @@ def reference_target(profile: str) -> Path:
     raise SelftestError(f"no bundled reference target for profile {profile!r} in {VENDORS_DIR}")
 
 
+def profiles_with_reference(catalog: Catalog) -> list[str]:
+    """The catalog's profiles that have a bundled reference target, in catalog order."""
+    found = []
+    for name in catalog.profiles:
+        try:
+            reference_target(name)
+        except SelftestError:
+            continue
+        found.append(name)
+    return found
+
+
 def planned_defects(catalog: Catalog, profile: str, only: list[str] | None = None
                     ) -> list[tuple[str, str, str]]:
     """(defect id, requirement id, level) for every requirement of the profile with a defect."""

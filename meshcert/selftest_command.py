@@ -17,7 +17,7 @@ from meshcert.selftest import (
     SelftestError,
     Variant,
     planned_defects,
-    reference_target,
+    profiles_with_reference,
     run_selftest,
 )
 
@@ -75,14 +75,7 @@ def _profiles(catalog: Catalog, profile: str) -> list[str]:
             raise SelftestError(f"catalog {catalog.version} has no profile {profile!r} (it has: "
                                 f"{', '.join(sorted(catalog.profiles))})")
         return [profile]
-    found = []
-    for name in catalog.profiles:
-        try:
-            reference_target(name)
-        except SelftestError:
-            continue
-        found.append(name)
-    return found
+    return profiles_with_reference(catalog)
 
 
 def _run_profile(profile: str, defect: list[str] | None, jobs: int, seed: int,
