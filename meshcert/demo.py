@@ -162,8 +162,8 @@ def demo(
         "--keep-running", help="Leave the simulators running afterwards, to explore the API "
         "yourself. Example: meshcert demo --keep-running")] = False,
     certification: Annotated[bool, typer.Option(
-        "--certify/--no-certify", help="End with a certification of the bundled reference "
-        "registry and of one defective variant (about a minute). Example: --no-certify")
+        "--certify/--no-certify", help="End with a certification of each profile's bundled "
+        "reference and of one defective registry (a few minutes). Example: --no-certify")
     ] = True,
 ) -> None:
     """Walk through a day at a municipality over real HTTP, step by step.
@@ -429,17 +429,22 @@ DEMO_DEFECT = "mynumber-to-everyone"
 
 
 def _certify_the_reference() -> None:
-    """Certify the bundled reference registry, then the same system with one defect."""
+    """Certify the bundled reference of every profile (the resident registry, the mesh
+    inquirer, the information provider), then the registry with one defect."""
+    from meshcert.catalog import load_catalog
     from meshcert.certify_command import ProgressDisplay, print_summary
     from meshcert.runner import ConfigError, HarnessError, certify
-    from meshcert.selftest import reference_target
+    from meshcert.selftest import profiles_with_reference, reference_target
 
-    target = reference_target("resident-registry")
-    runs = [(None, "the bundled reference resident-registry system, as shipped"),
-            (DEMO_DEFECT, f"the same system with the defect {DEMO_DEFECT!r} (the My Number "
-                          "served to every caller)")]
+    catalog = load_catalog()
+    runs: list[tuple[str, str | None, str]] = [
+        (profile, None, f"the bundled reference {catalog.profiles[profile].title.en.lower()}, "
+                        "as shipped") for profile in profiles_with_reference(catalog)]
+    runs.append(("resident-registry", DEMO_DEFECT, f"the reference registry with the defect "
+                 f"{DEMO_DEFECT!r} (the My Number served to every caller)"))
     reports = []
-    for defect, what in runs:
+    for profile, defect, what in runs:
+        target = reference_target(profile)
         out.print(f"\n[bold]Certify {what}[/bold]\n    meshcert certify --target "
                   f"{shown(target)}" + (f" --defect {defect}" if defect else ""), soft_wrap=True)
         try:
@@ -449,7 +454,7 @@ def _certify_the_reference() -> None:
             raise DemoFailed(f"the certification could not run: {exc}") from None
         print_summary(result)
         reports.append(result)
-    out.print("\n[bold]The two reports[/bold]")
+    out.print("\n[bold]The reports[/bold]")
     for result in reports:
         verdict = "certified" if result.certified else "not certified"
         out.print(f"    {verdict:14} {shown(result.index)}", soft_wrap=True)
