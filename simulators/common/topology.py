@@ -128,6 +128,9 @@ class Institution(_Model):
     # Every call must also come over mutual TLS with the client certificate the local CA issued
     # to ``client`` (RFC 8705 §2.1: the certificate's subject names the client).
     mtls: bool = False
+    # A copy-route provider that is a municipality's resident registry: the J-LIS server's batch
+    # sync files that municipality's records as this institution's copies (simulators.jlis.sync).
+    registry_of: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
     @model_validator(mode="after")
     def _provider_is_routable(self) -> Institution:
@@ -137,9 +140,11 @@ class Institution(_Model):
             if (self.simulator is None) == (self.url is None):
                 raise ValueError(f"provider {self.code!r} needs exactly one of 'simulator' "
                                  "or 'url'")
-        elif self.route is not None or self.simulator is not None or self.url is not None:
-            raise ValueError(f"{self.code!r} is not a provider: 'route', 'simulator' and 'url' "
-                             "are for providers")
+            if self.registry_of is not None and self.route != "copy":
+                raise ValueError(f"{self.code!r}: registry_of is for copy-route providers")
+        elif (self.route, self.simulator, self.url, self.registry_of) != (None,) * 4:
+            raise ValueError(f"{self.code!r} is not a provider: 'route', 'simulator', 'url' and "
+                             "'registry_of' are for providers")
         return self
 
 

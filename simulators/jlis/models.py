@@ -80,6 +80,7 @@ class ProvisionRecordPage(Model):
 
 class SyncedMunicipality(Model):
     lg_code: str
+    institution: str  # whose copies they became (see simulators/jlis/sync.py)
     after_before: int
     after_now: int
     registered: int

@@ -187,18 +187,20 @@ class JlisStore:
         return int(row[0]) if row else 0
 
     def apply_page(self, source: str, lg_code: str, next_after: int,
-                   copies: list[tuple[str, str, CopyRegistration]], by: str) -> tuple[int, int]:
-        """Register a page of synced copies and move the cursor, in one transaction.
+                   copies: list[tuple[str, str, CopyRegistration]], by: str, *,
+                   institution: str) -> tuple[int, int]:
+        """Register a page of synced copies of ``institution`` and move the cursor, in one
+        transaction.
 
         Returns (registered, skipped): a version already held (an earlier sync) is skipped."""
         registered = skipped = 0
         with self.db.transaction() as conn:
             for code, item_code, body in copies:
-                latest = self.latest_version(conn, lg_code, code, item_code)
+                latest = self.latest_version(conn, institution, code, item_code)
                 if latest is not None and body.version <= latest:
                     skipped += 1
                     continue
-                self._insert(conn, lg_code, code, item_code, body, by)
+                self._insert(conn, institution, code, item_code, body, by)
                 registered += 1
             conn.execute("INSERT INTO sync_cursors VALUES (?,?,?) ON CONFLICT (source, lg_code) "
                          "DO UPDATE SET after=excluded.after", (source, lg_code, next_after))

@@ -1,19 +1,26 @@
 """Batch sync from the resident registry: the copy path is not real-time.
 
 ``POST /v1/sync`` pulls each hosted municipality's difference feed (PULL, after the durable
-cursor) and registers every changed record as a copy of the resident-information item, for the
-institution ``<lg_code>`` and the code ``<lg_code>-<団体内統合宛名番号>`` (宛名番号 zero-padded to
-15 digits, standing in for the municipality's 符号 until the mesh issues codes), version = the
-feed's sequence number. The copies are published only ``delay_s`` after the pull, so until then
-inquiries get the previous version: the staleness the mesh's real-time path removes.
+cursor) and registers every changed record as a copy of the resident-information item, version =
+the feed's sequence number. The copies are published only ``delay_s`` after the pull, so until
+then inquiries get the previous version: the staleness the mesh's real-time path removes.
+
+Whose copies, under which code: when the topology has an institution with ``registry_of:
+<lg_code>`` on this server's copy route and a mesh simulator, the copies are that institution's,
+filed under its real 符号 — the server asks the mesh (``POST /v1/codes`` with the record's
+住民票コード, as that institution's client), so a mesh inquiry on the copy path reaches them.
+Without one, they are filed for the institution ``<lg_code>`` under a stand-in code derived from
+the 宛名番号 (:func:`synced_code`), for a registry synced without a mesh.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -75,6 +82,56 @@ def _unavailable(detail: str) -> Problem:
                    detail)
 
 
+class MeshCodes:
+    """The 符号 of a municipality's institution for each person, asked of the mesh once each."""
+
+    def __init__(self, http: httpx.AsyncClient, institution: str) -> None:
+        self.http = http
+        self.institution = institution
+        self.known: dict[str, str] = {}
+
+    async def code(self, juminhyo_code: str) -> str:
+        if juminhyo_code not in self.known:
+            try:
+                answer = await self.http.post("/v1/codes",
+                                              json={"juminhyo_code": juminhyo_code})
+            except httpx.HTTPError as exc:
+                raise _no_codes(f"{type(exc).__name__}: {exc}") from None
+            if answer.status_code not in (200, 201):
+                raise _no_codes(f"POST /v1/codes as {self.institution} answered "
+                                f"{answer.status_code}")
+            self.known[juminhyo_code] = str(answer.json()["code"])
+        return self.known[juminhyo_code]
+
+
+def _no_codes(detail: str) -> Problem:
+    return Problem(502, "sync-codes-unavailable", "The mesh did not issue the copies' codes",
+                   detail)
+
+
+@contextlib.asynccontextmanager
+async def _mesh_codes(settings: Settings, lg_code: str,
+                      transport: httpx.AsyncBaseTransport | None
+                      ) -> AsyncIterator[MeshCodes | None]:
+    """Codes from the mesh for ``lg_code``'s institution, or None (stand-in codes)."""
+    topology = settings.topology
+    inst = next((i for i in topology.institutions if i.registry_of == lg_code
+                 and i.simulator == settings.name), None)
+    if inst is None:
+        yield None
+        return
+    mesh = next((n for n, s in topology.simulators.items() if s.kind == "mesh"), None)
+    client = topology.client(inst.client)
+    if mesh is None or client is None or client.token is None:
+        raise Problem(503, "sync-not-configured", "Sync is not configured",
+                      f"institution {inst.code!r} needs a mesh simulator in the topology and a "
+                      f"client {inst.client!r} with a static token to ask for its codes")
+    async with httpx.AsyncClient(base_url=topology.url(mesh), transport=transport,
+                                 verify=trust_for(settings.tls_dir), timeout=30.0,
+                                 headers={"Authorization": f"Bearer {client.token}"}) as http:
+        yield MeshCodes(http, inst.client)
+
+
 async def run_sync(store: JlisStore, settings: Settings, config: SyncConfig,
                    transport: httpx.AsyncBaseTransport | None) -> dict[str, Any]:
     topology = settings.topology
@@ -92,14 +149,15 @@ async def run_sync(store: JlisStore, settings: Settings, config: SyncConfig,
                                  headers={"Authorization": f"Bearer {client.token}"}) as http:
         for lg_code in spec.municipalities:
             if not client.municipalities or lg_code in client.municipalities:
-                done.append(await _sync_one(store, http, config, lg_code, start))
+                async with _mesh_codes(settings, lg_code, transport) as codes:
+                    done.append(await _sync_one(store, http, config, lg_code, start, codes))
     return {"source": config.source, "pulled_at": stamp(pulled_at),
             "publication_start": stamp(start), "delay_s": config.delay_s,
             "item_code": config.item_code, "municipalities": done}
 
 
 async def _sync_one(store: JlisStore, http: httpx.AsyncClient, config: SyncConfig,
-                    lg_code: str, start: Any) -> dict[str, Any]:
+                    lg_code: str, start: Any, codes: MeshCodes | None) -> dict[str, Any]:
     source = str(config.source)
     before = after = store.cursor(source, lg_code)
     registered = skipped = 0
@@ -124,11 +182,15 @@ async def _sync_one(store: JlisStore, http: httpx.AsyncClient, config: SyncConfi
             if find_my_numbers(body.model_dump_json()):
                 skipped += 1  # never hold a My-Number-shaped value
                 continue
-            copies.append((synced_code(lg_code, entry["atena_number"]), config.item_code, body))
+            code = (await codes.code(entry["record"]["juminhyo_code"]) if codes
+                    else synced_code(lg_code, entry["atena_number"]))
+            copies.append((code, config.item_code, body))
         new, old = store.apply_page(source, lg_code, int(page["next_after"]), copies,
-                                    f"sync:{source}")
+                                    f"sync:{source}",
+                                    institution=codes.institution if codes else lg_code)
         registered, skipped, after = registered + new, skipped + old, int(page["next_after"])
         if not page["has_more"]:
             break
-    return {"lg_code": lg_code, "after_before": before, "after_now": after,
-            "registered": registered, "skipped": skipped}
+    return {"lg_code": lg_code, "institution": codes.institution if codes else lg_code,
+            "after_before": before, "after_now": after, "registered": registered,
+            "skipped": skipped}
