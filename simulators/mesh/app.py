@@ -503,6 +503,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
+        store().purge_expired(app.state.clock())
         # Resume the jobs a stop interrupted; their finished rows are not processed again.
         for job_id in store().unfinished_jobs():
             start_job(job_id)
@@ -583,6 +584,7 @@ def create_app(settings: Settings) -> FastAPI:
         if person is None:
             raise Problem(404, "code-not-issued", "符号が未取得 (code not issued)",
                           "this 符号 was not issued to the caller", message=MSG_CODE_NOT_ISSUED)
+        store().purge_expired(app.state.clock())  # past retention: never shown again
         return _json(ProvisionRecordList, {"records": store().records_of(person, audit)})
 
     install_openapi(app, bodies)

@@ -4,10 +4,14 @@ bulk-inquiry jobs with their per-row state (a restart resumes the unfinished one
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from simulators.common.storage import Database
+
+# 番号法施行令 art. 29: the records of provisions (情報提供等の記録) are kept for seven years.
+RETENTION_YEARS = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS codes (
@@ -42,6 +46,7 @@ CREATE TABLE IF NOT EXISTS provision_records (
     non_disclosure INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS provision_records_person ON provision_records (person_key, seq);
+CREATE INDEX IF NOT EXISTS provision_records_age ON provision_records (requested_at);
 CREATE TABLE IF NOT EXISTS bulk_jobs (
     job_id TEXT PRIMARY KEY,
     inquirer TEXT NOT NULL,
@@ -220,6 +225,18 @@ class MeshStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record_id, inquirer, provider, procedure_code, json.dumps(item_codes),
                  person_key, requested_at, provided_at, outcome, int(non_disclosure)))
+
+    def purge_expired(self, now: datetime) -> int:
+        """Delete the records past their retention (:data:`RETENTION_YEARS` after the request);
+        returns how many went. Times are stored as UTC ISO strings, so they order as text."""
+        try:
+            cutoff = now.replace(year=now.year - RETENTION_YEARS)
+        except ValueError:  # 29 February: the day before in a common year
+            cutoff = now.replace(year=now.year - RETENTION_YEARS, day=28)
+        stamp = cutoff.astimezone(UTC).isoformat(timespec="milliseconds")  # as requested_at
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM provision_records WHERE requested_at < ?",
+                                (stamp,)).rowcount
 
     def records_of(self, person_key: str, include_non_disclosable: bool
                    ) -> list[dict[str, Any]]:

@@ -220,6 +220,22 @@ def test_records_survive_a_restart_and_honour_non_disclosure(tmp_path):
     assert unknown.json()["type"] == P + "code-not-issued"
 
 
+def test_records_are_kept_seven_years_then_purged(tmp_path):
+    provider = FakeProvider()
+    app = mesh_app(tmp_path, provider=provider)
+    asked = datetime(2019, 2, 28, 12, 0, tzinfo=UTC)
+    with client_for(app) as client:
+        mine = code_of(client, CHILD)
+        app.state.clock = lambda: asked
+        client.post("/v1/inquiries", json=inquiry(mine, "2019"), headers=auth(TOPO, CHILD))
+        app.state.clock = lambda: datetime(2024, 6, 1, tzinfo=UTC)
+        client.post("/v1/inquiries", json=inquiry(mine, "2024"), headers=auth(TOPO, CHILD))
+        app.state.clock = lambda: datetime(2026, 2, 28, 11, 59, tzinfo=UTC)
+        assert [r["record_id"] for r in records(client, "ppc-audit")] == ["2019", "2024"]
+        app.state.clock = lambda: datetime(2026, 2, 28, 12, 1, tzinfo=UTC)  # 7 years on
+        assert [r["record_id"] for r in records(client, "ppc-audit")] == ["2024"]
+
+
 def test_no_mesh_answer_carries_a_my_number(tmp_path):
     provider = FakeProvider()
     texts = []
