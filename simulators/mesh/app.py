@@ -8,7 +8,9 @@ refusal with a fixed problem type (``urn:meshcert:problem:<slug>``):
 1. the caller is an institution (``institution-not-registered``, 403) with the inquirer role
    (``not-an-inquirer``, 403);
 2. the record id is new for this inquirer (``duplicate-record-id``, 409; an identical resend of
-   a finished inquiry returns the first answer instead and is never processed again);
+   a finished inquiry returns the first answer instead and is never processed again — unless
+   the provider never answered it (``provider-timeout``, ``provider-unreachable``): then the
+   resend is the inquirer's retry and is processed again);
 3. the 符号 was issued to this inquirer (``code-not-issued``, 404, 符号が未取得);
 4. a legal-basis rule permits (procedure, inquirer, provider, item) today, Japan time
    (``not-permitted``, 403, 照会は許可されていません; the refusal is recorded);

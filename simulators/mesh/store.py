@@ -12,6 +12,8 @@ from simulators.common.storage import Database
 
 # 番号法施行令 art. 29: the records of provisions (情報提供等の記録) are kept for seven years.
 RETENTION_YEARS = 7
+# Outcomes of an inquiry the provider never answered: an identical resend is processed again.
+RETRYABLE_FAILURES = (":provider-timeout", ":provider-unreachable")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS codes (
@@ -107,8 +109,10 @@ class MeshStore:
 
     def reserve(self, inquirer: str, record_id: str, body_sha256: str, now: str
                 ) -> tuple[str, Any]:
-        """Claim a record id: ("new", None), ("replay", (status, body)) for an identical resend
-        of a finished inquiry, or ("duplicate", None)."""
+        """Claim a record id: ("new", None); ("replay", (status, body)) for an identical resend
+        of a finished inquiry; ("new", None) again for an identical resend of one the provider
+        never answered (a transient failure: the inquirer's retry with the same record id);
+        else ("duplicate", None)."""
         with self.db.transaction() as conn:
             row = conn.execute("SELECT * FROM inquiries WHERE inquirer = ? AND record_id = ?",
                                (inquirer, record_id)).fetchone()
@@ -116,9 +120,15 @@ class MeshStore:
                 conn.execute("INSERT INTO inquiries VALUES (?, ?, ?, 'processing', NULL, NULL, ?)",
                              (inquirer, record_id, body_sha256, now))
                 return "new", None
-        if row["state"] == "done" and row["body_sha256"] == body_sha256:
-            return "replay", (int(row["status"]), json.loads(row["response"]))
-        return "duplicate", None
+            if row["state"] != "done" or row["body_sha256"] != body_sha256:
+                return "duplicate", None
+            answer = json.loads(row["response"])
+            if str(answer.get("type", "")).endswith(RETRYABLE_FAILURES):
+                conn.execute("UPDATE inquiries SET state = 'processing', status = NULL, "
+                             "response = NULL WHERE inquirer = ? AND record_id = ?",
+                             (inquirer, record_id))
+                return "new", None
+        return "replay", (int(row["status"]), answer)
 
     def finish(self, inquirer: str, record_id: str, status: int, body: dict[str, Any]) -> None:
         with self.db.transaction() as conn:

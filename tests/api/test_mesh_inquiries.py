@@ -150,6 +150,26 @@ def test_a_record_id_is_never_processed_twice(tmp_path):
     assert [(r["inquirer"], r["record_id"]) for r in recs] == [(CHILD, "r-1"), (BENEFIT, "r-1")]
 
 
+def test_a_resend_after_a_provider_timeout_is_processed_again_then_replayed(tmp_path):
+    provider = FakeProvider(mode="slow")
+    app = mesh_app(tmp_path, provider=provider)
+    app.state.provider_timeout = 0.5
+    with client_for(app) as client:
+        body = inquiry(code_of(client, CHILD))
+        timed_out = client.post("/v1/inquiries", json=body, headers=auth(TOPO, CHILD))
+        provider.mode = "ok"
+        retried = client.post("/v1/inquiries", json=body, headers=auth(TOPO, CHILD))
+        replayed = client.post("/v1/inquiries", json=body, headers=auth(TOPO, CHILD))
+        changed = client.post("/v1/inquiries", json={**body, "non_disclosure": True},
+                              headers=auth(TOPO, CHILD))
+        recs = records(client, "ppc-audit")
+    assert timed_out.json()["type"] == P + "provider-timeout"
+    assert retried.status_code == 200 and replayed.json() == retried.json()
+    assert changed.json()["type"] == P + "duplicate-record-id"
+    assert len(provider.calls) == 2  # the timed-out attempt and the retry; never the replay
+    assert [r["outcome"] for r in recs] == ["provider-timeout", "provided"]
+
+
 def test_a_refused_record_id_replays_its_refusal(tmp_path):
     provider = FakeProvider()
     app = mesh_app(tmp_path, provider=provider)
