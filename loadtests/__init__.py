@@ -1,0 +1,1 @@
+"""Locustfiles of the load scenarios (see README.md here); run only in Locust's own process."""
