@@ -16,6 +16,7 @@ FACTORIES = {
     "mesh": "simulators.mesh.app:create_app",
     "jlis": "simulators.jlis.app:create_app",
     "tax": "simulators.tax.app:create_app",
+    "child-allowance": "simulators.childallowance.app:create_app",
 }
 
 

@@ -21,11 +21,13 @@ SPEC_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
              "jlis": ("jlis.openapi.json", "jlis"),
              "mesh": ("mesh.openapi.json", "mesh"),
-             "tax": ("tax.openapi.json", "tax")}
+             "tax": ("tax.openapi.json", "tax"),
+             "child-allowance": ("child-allowance.openapi.json", "child-allowance")}
 # A kind whose simulator is not in the embedded topology names the topology that has it.
 CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",
-                      "tax": SPEC_DIR.parent / "topologies" / "mesh.yaml"}
+                      "tax": SPEC_DIR.parent / "topologies" / "mesh.yaml",
+                      "child-allowance": SPEC_DIR.parent / "topologies" / "mesh-inquirer.yaml"}
 
 
 def contract_path(kind: str) -> Path:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulators.common import exchanges, faults
 from simulators.common.app import build_app
 from simulators.common.auth import ADMIN_ROLE, Caller, require
 from simulators.common.http import (
@@ -70,9 +71,12 @@ def create_app(settings: Settings) -> FastAPI:
                                 "copies inside their publication window, art. 23 provision "
                                 "records, and batch sync from the resident registry.",
                     on_shutdown=db.close)
+    exchanges.install(app)  # the copies providers register, for the information-provider suites
     # Looked up on every request: tests set ``store.clock``; ``http_transport`` (None: the
-    # network) lets them serve the resident registry in-process.
-    app.state.store = JlisStore(db)
+    # network) lets them serve the resident registry in-process. The clock is the fault-aware
+    # one: a clock-skew plan moves "now" of the publication windows for the requests it hits
+    # (how a suite sees a window open without waiting for it).
+    app.state.store = JlisStore(db, clock=faults.now)
     app.state.sync_config = sync_config
     app.state.http_transport = None
     bodies: list[type[BaseModel]] = []

@@ -8,10 +8,15 @@ token); neither the My Number nor the 住民票コード is stored or answered.
 Roles: ``tax:provide`` (the mesh, ``POST /v1/provisions``), ``tax:audit`` (export of the art. 23
 provision records), ``admin`` (seeding figures, publishing copies). Item statuses: see
 :mod:`simulators.tax.models`.
+
+A record id is answered once: an identical resend (the mesh retrying an inquiry whose answer it
+lost) gets the first answer again and writes no second record; another inquiry under a used
+record id is refused (``duplicate-record-id``, 409).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,8 +54,10 @@ from simulators.tax.models import (
     ProvisionResponse,
     PublishRequest,
     PublishResult,
+    SeedCodeRow,
     SeedRequest,
     SeedResult,
+    TaxPayload,
 )
 from simulators.tax.store import SCHEMA, TaxStore, synthetic_figures
 
@@ -136,6 +143,19 @@ def create_app(settings: Settings) -> FastAPI:
             raise Problem(502, f"{what}-unreachable", f"The {what} cannot be reached",
                           f"{url}: {type(exc).__name__}") from None
 
+    async def issued_code(juminhyo_code: str) -> str:
+        """This system's 符号 for a person, from the mesh (the 住民票コード is not kept)."""
+        _, token = own_client()
+        answer = await call(app.state.mesh_transport, "POST", peer("mesh") + "/v1/codes",
+                            token, {"juminhyo_code": juminhyo_code}, "mesh")
+        if answer.status_code == 422:
+            raise Problem(422, "invalid-juminhyo-code", "Invalid 住民票コード",
+                          "the mesh refused a 住民票コード of the rows")
+        if answer.status_code not in (200, 201):
+            raise Problem(502, "mesh-bad-answer", "The mesh refused to issue a code",
+                          f"the mesh answered HTTP {answer.status_code}")
+        return str(answer.json()["code"])
+
     @app.post("/v1/provisions", response_model=ProvisionResponse, responses=errors,
               tags=["provisions"], operation_id="provide",
               summary="Answer the mesh's real-time inquiry by this system's 符号 (line 09; item "
@@ -144,6 +164,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def post_provision(request: Request) -> Response:
         who = caller(request, PROVIDE_ROLE)
         body = await json_body(request, ProvisionRequest)
+        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        earlier = store().answer_of(body.record_id)
+        if earlier is not None:  # answered before: never processed twice
+            return replayed_or_refused(body.record_id, digest, earlier)
         requested = store().clock()
         version: int | None = None
         payload: dict[str, Any] | None = None
@@ -155,16 +179,32 @@ def create_app(settings: Settings) -> FastAPI:
                 outcome, status, message = "no-data", ITEM_NO_DATA, MSG_NO_DATA
             else:
                 figures, version = found
-                payload = {**figures, "total_levy": figures["income_levy"]
-                           + figures["per_capita_levy"], "data_version": version}
+                payload = TaxPayload(**figures, total_levy=figures["income_levy"]
+                                     + figures["per_capita_levy"],
+                                     data_version=version).model_dump()
                 outcome, status, message = "provided", ITEM_PROVIDED, None
-        store().record(record_id=body.record_id, inquirer_client=who.client_id,
-                       procedure_code=body.procedure_code, item_code=body.item_code,
-                       requested_at=requested, outcome=outcome, item_status=status,
-                       data_version=version)
-        return _json(ProvisionResponse, {"status": LINE_PROCESSED, "message": None, "items": [
+        answer = {"status": LINE_PROCESSED, "message": None, "items": [
             {"item_code": body.item_code, "status": status, "message": message,
-             "payload": payload}]})
+             "payload": payload}]}
+        if not store().record(record_id=body.record_id, inquirer_client=who.client_id,
+                              procedure_code=body.procedure_code, item_code=body.item_code,
+                              requested_at=requested, outcome=outcome, item_status=status,
+                              data_version=version, request_sha256=digest, response=answer):
+            # A concurrent twin won the record id: answer as it did.
+            again = store().answer_of(body.record_id)
+            assert again is not None
+            return replayed_or_refused(body.record_id, digest, again)
+        return _json(ProvisionResponse, answer)
+
+    def replayed_or_refused(record_id: str, digest: str,
+                            earlier: tuple[str, dict[str, Any]]) -> Response:
+        """An identical resend (the mesh retrying after losing the answer) gets the first
+        answer, with no second record; another inquiry under the same record id is refused."""
+        if earlier[0] != digest:
+            raise Problem(409, "duplicate-record-id", "Duplicate record id",
+                          f"record id {record_id!r} was already used for another inquiry; it "
+                          "is never processed twice", record_id=record_id)
+        return _json(ProvisionResponse, earlier[1])
 
     @app.get("/v1/provision-records", response_model=ProvisionRecordPage, responses=errors,
              tags=["provisions"], operation_id="exportProvisionRecords",
@@ -178,34 +218,31 @@ def create_app(settings: Settings) -> FastAPI:
             raise Problem(400, "unknown-query-parameter", "Unknown query parameter",
                           f"this operation takes 'after' and 'limit', not {unknown}")
         records, has_more = store().records(after, limit)
-        return _json(ProvisionRecordPage, {
+        # Not withheld like an answer to the mesh: the export stays inside the institution, and
+        # a record id is the mesh's opaque id — twelve digits of it may pass the check digit.
+        return validated_response(ProvisionRecordPage, {
             "records": records, "next_after": records[-1]["seq"] if records else after,
             "has_more": has_more})
 
     @app.post("/v1/admin/seed", response_model=SeedResult,
               responses={**errors, **problem_responses(502, 503)}, tags=["admin"],
               operation_id="seedFigures",
-              summary="Store figures per person: each 住民票コード is exchanged for this "
-                      "system's 符号 at the mesh, and only the 符号 is kept (admin)",
+              summary="Store figures per person: by 符号 as the mesh issued it, or by "
+                      "住民票コード exchanged for this system's 符号 at the mesh (only the "
+                      "符号 is kept; admin)",
               openapi_extra=body_doc(SeedRequest, bodies))
     async def post_seed(request: Request) -> Response:
         caller(request, ADMIN_ROLE)
         body = await json_body(request, SeedRequest)
-        _, token = own_client()
-        url = peer("mesh") + "/v1/codes"
         rows: list[tuple[str, dict[str, int]]] = []
         for row in body.rows:
-            answer = await call(app.state.mesh_transport, "POST", url, token,
-                                {"juminhyo_code": row.juminhyo_code}, "mesh")
-            if answer.status_code == 422:
-                raise Problem(422, "invalid-juminhyo-code", "Invalid 住民票コード",
-                              "the mesh refused a 住民票コード of the rows")
-            if answer.status_code not in (200, 201):
-                raise Problem(502, "mesh-bad-answer", "The mesh refused to issue a code",
-                              f"the mesh answered HTTP {answer.status_code}")
+            if isinstance(row, SeedCodeRow):
+                code, key = row.code, row.code  # issued by the mesh already
+            else:
+                code, key = await issued_code(row.juminhyo_code), row.juminhyo_code
             figures = (row.figures.model_dump() if row.figures is not None
-                       else synthetic_figures(body.seed, row.juminhyo_code))
-            rows.append((answer.json()["code"], figures))
+                       else synthetic_figures(body.seed, key))
+            rows.append((code, figures))
         version = store().store(rows)
         return _json(SeedResult, {"seeded": len(rows), "data_version": version,
                                   "codes": [code for code, _ in rows]})

@@ -51,15 +51,34 @@ class TaxFigures(Model):
     dependants: whole_number(0, 30)  # type: ignore[valid-type]
 
 
+class TaxPayload(TaxFigures):
+    """The payload of item ``TM00000000000002`` when provided: the figures, their total and
+    the data version they come from — nothing else about the person."""
+
+    total_levy: whole_number(0, 2 * MAX_YEN)  # type: ignore[valid-type]
+    data_version: whole_number(1, 2**62)  # type: ignore[valid-type]
+
+
 class SeedRow(Model):
+    """One person by 住民票コード: this system asks the mesh for its 符号 and keeps only that."""
+
     juminhyo_code: Annotated[str, Field(pattern=r"^[0-9]{11}$", description="住民票コード; "
                                         "exchanged for this system's 符号 and not stored")]
     figures: TaxFigures | None = Field(
         default=None, description="omitted: deterministic synthetic figures from the seed")
 
 
+class SeedCodeRow(Model):
+    """One person by this system's 符号, which the mesh issued already — how the harness,
+    playing the mesh, seeds a provider under certification (profile information-provider)."""
+
+    code: Annotated[str, Field(pattern=MESH_CODE, description="this system's 符号")]
+    figures: TaxFigures | None = Field(
+        default=None, description="omitted: deterministic synthetic figures from the seed")
+
+
 class SeedRequest(Model):
-    rows: Annotated[list[SeedRow], Field(min_length=1, max_length=1000)]
+    rows: Annotated[list[SeedRow | SeedCodeRow], Field(min_length=1, max_length=1000)]
     seed: whole_number(0, 2**31 - 1) = 0  # type: ignore[valid-type]
 
 

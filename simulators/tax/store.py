@@ -3,6 +3,7 @@ neither the My Number nor the 住民票コード is kept) and its art. 23 provis
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,11 @@ CREATE TABLE IF NOT EXISTS provision_records (
     outcome TEXT NOT NULL,
     item_status TEXT NOT NULL,
     data_version INTEGER
+);
+CREATE TABLE IF NOT EXISTS answers (
+    record_id TEXT PRIMARY KEY,
+    request_sha256 TEXT NOT NULL,
+    response TEXT NOT NULL
 );
 """
 
@@ -96,16 +102,31 @@ class TaxStore:
         return [(r["code"], {f: int(r[f]) for f in FIGURE_FIELDS}, int(r["version"]))
                 for r in self.db.query("SELECT * FROM tax_figures ORDER BY code")]
 
+    def answer_of(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(request digest, answer) of a record id already answered, else None."""
+        rows = self.db.query("SELECT * FROM answers WHERE record_id = ?", (record_id,))
+        return (rows[0]["request_sha256"], json.loads(rows[0]["response"])) if rows else None
+
     def record(self, *, record_id: str, inquirer_client: str, procedure_code: str,
                item_code: str, requested_at: datetime, outcome: str, item_status: str,
-               data_version: int | None) -> None:
+               data_version: int | None, request_sha256: str = "",
+               response: dict[str, Any] | None = None) -> bool:
+        """Write the art. 23 record and keep the answer for its record id, in one transaction;
+        False (nothing written) when the record id was answered meanwhile."""
         with self.db.transaction() as conn:
+            if response is not None:
+                kept = conn.execute("INSERT OR IGNORE INTO answers VALUES (?,?,?)",
+                                    (record_id, request_sha256,
+                                     json.dumps(response, ensure_ascii=False)))
+                if kept.rowcount == 0:
+                    return False
             conn.execute(
                 "INSERT INTO provision_records (record_id, inquirer_client, procedure_code, "
                 "item_code, requested_at, provided_at, outcome, item_status, data_version) "
                 "VALUES (?,?,?,?,?,?,?,?,?)",
                 (record_id, inquirer_client, procedure_code, item_code, _iso(requested_at),
                  _iso(self.clock()), outcome, item_status, data_version))
+        return True
 
     def records(self, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         rows = self.db.query("SELECT * FROM provision_records WHERE seq > ? ORDER BY seq "

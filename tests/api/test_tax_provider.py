@@ -89,6 +89,23 @@ def test_an_item_it_does_not_provide_is_answered_not_provided(seeded):
     assert (item["item_code"], item["status"], item["payload"]) == (RESIDENT_ITEM, "03", None)
 
 
+def test_a_record_id_is_answered_once_then_replayed_or_refused(seeded):
+    client, _, result = seeded
+    body = provision(result["codes"][0], record_id="dup-1")
+    first = client.post("/v1/provisions", json=body, headers=MESH)
+    client.post("/v1/admin/seed", headers=ADMIN, json={"seed": 3, "rows": [
+        {"juminhyo_code": person(1), "figures": {**FIGURES, "income_levy": 1}}]})
+    again = client.post("/v1/provisions", json=body, headers=MESH)
+    other = client.post("/v1/provisions", json={**body, "item_code": RESIDENT_ITEM},
+                        headers=MESH)
+    records = client.get("/v1/provision-records", headers=AUDITOR).json()["records"]
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()  # the first answer, not the figures seeded since
+    assert other.status_code == 409
+    assert other.json()["type"] == "urn:meshcert:problem:duplicate-record-id"
+    assert [r["record_id"] for r in records].count("dup-1") == 1
+
+
 def test_an_unknown_code_is_answered_no_data(seeded):
     client, _, _ = seeded
     answer = client.post("/v1/provisions", json=provision("A" * 32), headers=MESH)

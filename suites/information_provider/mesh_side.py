@@ -1,0 +1,191 @@
+"""The harness as the public service mesh towards a provider under test (DOMAIN.md §5 F2).
+
+The harness issues the provider's 符号 for synthetic persons (the mesh's keyed derivation,
+simulators/mesh/codes.py, under the harness's own secrets), loads those persons and their
+figures through the provider's seeding endpoint, asks ``POST /v1/provisions`` with the mesh's
+access token, and keeps its own side of every exchange (record id, procedure, item, when sent,
+when answered) to set against the provider's art. 23 records. On the copy path it runs the
+J-LIS intermediate server and reads what the provider registered there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from meshcert.harness import PROFILE_CLIENTS, Harness
+from meshcert.targets import ProviderSettings
+from simulators.common.faults import RUN_HEADER
+from simulators.mesh.codes import CodeDeriver
+from simulators.mesh.provider_api import PROVISIONS_PATH
+
+# 児童手当 (child allowance): the procedure of the legal-basis table that asks for
+# individual-resident-tax information. The provider answers whatever procedure the mesh
+# permitted; the mesh checks the legal basis before it asks.
+PROCEDURE = "JT01010000000214"
+# An item no resident-tax system holds: 公金受取口座情報 (the public-fund account).
+FOREIGN_ITEM = "TM00000000000089"
+# Another institution of the mesh: the same person's 符号 there must mean nothing here.
+OTHER_INSTITUTION = "chiyoda-child-allowance"
+# The mesh's client id: what the harness's access tokens name (meshcert.harness.PROFILE_CLIENTS).
+MESH_CLIENT = PROFILE_CLIENTS["information-provider"]
+PERSONS = 12
+PERSON_SEED = 20261126
+RECORDS_PATH = "/v1/provision-records"
+# The harness's own code secrets (local only): 符号 are the mesh's to issue, never guessable.
+HARNESS_CODES = CodeDeriver(b"meshcert-harness-as-mesh-code-secret-0001",
+                            b"meshcert-harness-as-mesh-person-secret-0001")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A synthetic person as the provider holds them: its 符号 and figures (no identifier that
+    crosses institutions)."""
+
+    code: str
+    figures: dict[str, int]
+
+
+def code_for(institution: str, person: str) -> str:
+    """The 符号 the mesh issues to ``institution`` for ``person`` (any stable key)."""
+    return HARNESS_CODES.code(institution, HARNESS_CODES.person_key(person))
+
+
+def person_key(n: int) -> str:
+    """The harness's own key of the ``n``-th seeded person (what a 符号 is derived from)."""
+    return f"person-{PERSON_SEED}-{n}"
+
+
+def figures_for(rng: random.Random) -> dict[str, int]:
+    """Plausible resident-tax figures: 所得割 10 % of taxable income (to 100 yen), 均等割 5,000
+    yen when there is income."""
+    income = rng.randrange(0, 9_000_000, 1000)
+    return {"tax_year": 2025, "taxable_income": income, "income_levy": income // 10 // 100 * 100,
+            "per_capita_levy": 5000 if income else 0, "dependants": rng.randrange(0, 4)}
+
+
+def seed_persons(harness: Harness, provider: ProviderSettings, persons: list[Person],
+                 recorder: Any = None) -> None:
+    """Load ``persons`` into the provider through its seeding endpoint (admin scope)."""
+    rows = [{"code": p.code, "figures": p.figures} for p in persons]
+    with harness.client(harness.token(["admin"]), recorder=recorder) as client:
+        response = client.post(provider.seeding_path, json={"rows": rows})
+    if response.status_code != 200:
+        pytest.fail(f"seeding {provider.seeding_path} failed with {response.status_code}: "
+                    f"{response.text[:500]}", pytrace=False)
+
+
+@dataclass
+class Asked:
+    """The harness's side of one exchange: what the mesh asked and when, and the answer."""
+
+    record_id: str
+    procedure_code: str
+    item_code: str
+    code: str
+    sent_at: datetime
+    answered_at: datetime
+    response: httpx.Response
+
+    def answered_item(self) -> dict[str, Any] | None:
+        """The answer's entry for the asked item (None: no 200 answer, or no such entry)."""
+        if self.response.status_code != 200:
+            return None
+        try:
+            items = self.response.json().get("items")
+        except (ValueError, AttributeError):
+            return None
+        found = [i for i in items or () if isinstance(i, dict)
+                 and i.get("item_code") == self.item_code]
+        return found[0] if found else None
+
+    def describe(self) -> str:
+        return (f"provision {self.record_id} (item {self.item_code}, 符号 {self.code}) was "
+                f"answered {self.response.status_code}: {self.response.text[:400]}")
+
+
+class Mesh:
+    """The harness as the mesh: asks the provider, and remembers every exchange."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.asked: list[Asked] = []
+
+    def ask(self, code: str, item: str, *, procedure: str = PROCEDURE,
+            client: httpx.Client | None = None, record_id: str | None = None) -> Asked:
+        """One provision; ``record_id`` resends under an id used before (default: a new one)."""
+        record_id = record_id or f"prv-{uuid.uuid4().hex[:20]}"
+        sent = datetime.now(UTC)
+        response = (client or self.client).post(PROVISIONS_PATH, json={
+            "record_id": record_id, "procedure_code": procedure, "item_code": item,
+            "code": code})
+        asked = Asked(record_id, procedure, item, code, sent, datetime.now(UTC), response)
+        self.asked.append(asked)
+        return asked
+
+    def records_after(self, after: int) -> list[dict[str, Any]]:
+        """The provider's art. 23 records after cursor ``after``, following next_after."""
+        records: list[dict[str, Any]] = []
+        for _ in range(10_000):
+            response = self.client.get(RECORDS_PATH, params={"after": after, "limit": 1000})
+            assert response.status_code == 200, (
+                f"exporting the provision records after {after} gave {response.status_code}: "
+                f"{response.text[:400]}")
+            page = response.json()
+            records += page["records"]
+            after = page["next_after"]
+            if not page["has_more"]:
+                return records
+        raise AssertionError(f"{RECORDS_PATH} never reported has_more=false")
+
+    def records_end(self) -> int:
+        """The cursor after the provider's last art. 23 record."""
+        records = self.records_after(0)
+        return int(records[-1]["seq"]) if records else 0
+
+
+class Jlis:
+    """The harness's J-LIS intermediate server: asks it for copies as the mesh does (the
+    topology's client ``mesh``), and reads which copies providers registered (its exchange
+    capture, admin)."""
+
+    def __init__(self, client: httpx.Client, mesh_token: str, admin_token: str) -> None:
+        self.client = client
+        self.mesh = {"Authorization": f"Bearer {mesh_token}"}
+        self.admin = {"Authorization": f"Bearer {admin_token}"}
+
+    def ask(self, code: str, item: str, run: str | None = None) -> httpx.Response:
+        """Ask J-LIS for a copy as the mesh does; ``run``: as part of that fault scope."""
+        headers = {**self.mesh, **({RUN_HEADER: run} if run else {})}
+        return self.client.post(PROVISIONS_PATH, headers=headers, json={
+            "record_id": f"prv-jlis-{uuid.uuid4().hex[:16]}", "procedure_code": PROCEDURE,
+            "item_code": item, "code": code})
+
+    @contextlib.contextmanager
+    def clock_moved(self, seconds: float) -> Iterator[str]:
+        """J-LIS's clock moved ``seconds`` on, for its inquiries carrying the yielded run
+        scope only (a clock-skew fault plan, removed afterwards)."""
+        scope = f"prv-clock-{uuid.uuid4().hex[:12]}"
+        plan = {"match": {"path_prefix": PROVISIONS_PATH}, "clock_skew_s": seconds}
+        put = self.client.put(f"/admin/faults/{scope}", headers=self.admin, json=plan)
+        assert put.status_code in (200, 201), (
+            f"J-LIS refused the clock-skew plan: {put.status_code} {put.text[:300]}")
+        try:
+            yield scope
+        finally:
+            self.client.delete(f"/admin/faults/{scope}", headers=self.admin)
+
+    def exchanges(self, after: int, path_prefix: str = "/v1/copies/") -> dict[str, Any]:
+        response = self.client.get("/admin/exchanges", headers=self.admin,
+                                   params={"after": after, "path_prefix": path_prefix})
+        assert response.status_code == 200, (
+            f"reading J-LIS's exchanges gave {response.status_code}: {response.text[:300]}")
+        return dict(response.json())

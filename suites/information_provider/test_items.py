@@ -1,0 +1,74 @@
+"""What a provider answers (PRV-ITEM-001, PRV-DATA-001): exactly the item the mesh asked for,
+in the contract's shape and nothing more, carrying the figures it holds for that 符号.
+
+The contract is the mesh's provider contract (simulators/mesh/provider_api.py, committed as
+fixtures/specs/tax.openapi.json): line status ``09``; per item ``01`` provided (payload: the
+resident-tax figures of simulators/tax/models.py ``TaxPayload``), ``03`` not provided (an item
+the system does not hold; payload null).
+"""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from simulators.mesh.provider_api import ProvisionResponse
+from simulators.tax.models import TaxPayload
+from suites.information_provider.mesh_side import FOREIGN_ITEM, Asked
+
+ASKED = 4  # seeded persons asked per test
+
+
+def _answer(asked: Asked) -> ProvisionResponse:
+    assert asked.response.status_code == 200, asked.describe()
+    try:
+        return ProvisionResponse.model_validate_json(asked.response.content)
+    except ValidationError as exc:
+        raise AssertionError(f"{asked.describe()}\nnot the contract's answer shape: "
+                             f"{exc}") from None
+
+
+@pytest.mark.requirement("PRV-ITEM-001")
+def test_an_answer_carries_only_the_asked_item_in_the_contracts_shape(mesh, persons, item):
+    for person in persons[:ASKED]:
+        asked = mesh.ask(person.code, item)
+        answer = _answer(asked)
+        assert answer.status == "09", asked.describe()
+        assert [i.item_code for i in answer.items] == [item], (
+            f"asked for item {item} only, the answer has items "
+            f"{[i.item_code for i in answer.items]}: {asked.describe()}")
+        [entry] = answer.items
+        assert entry.status == "01" and entry.payload is not None, asked.describe()
+        try:
+            TaxPayload.model_validate(entry.payload)
+        except ValidationError as exc:
+            raise AssertionError(f"the payload of item {item} is not the documented one "
+                                 f"(no other fields): {exc}") from None
+
+
+@pytest.mark.requirement("PRV-ITEM-001")
+def test_an_item_the_provider_does_not_hold_is_answered_not_provided(mesh, persons, provider):
+    assert FOREIGN_ITEM not in provider.item_codes
+    asked = mesh.ask(persons[0].code, FOREIGN_ITEM)
+    answer = _answer(asked)
+    assert answer.status == "09", asked.describe()
+    assert [(i.item_code, i.status, i.payload) for i in answer.items] == \
+        [(FOREIGN_ITEM, "03", None)], (
+        f"an item the provider does not hold must come back as status 03 with no payload, "
+        f"and nothing else: {asked.describe()}")
+
+
+@pytest.mark.requirement("PRV-DATA-001")
+def test_the_provided_item_carries_the_figures_held_for_that_code(mesh, persons, item):
+    for person in persons[:ASKED]:
+        asked = mesh.ask(person.code, item)
+        entry = asked.answered_item()
+        assert entry is not None and entry.get("status") == "01", asked.describe()
+        payload = entry["payload"]
+        held = {k: payload.get(k) for k in person.figures}
+        assert held == person.figures, (
+            f"for 符号 {person.code} the provider holds {person.figures}, it answered {held}")
+        expected_total = person.figures["income_levy"] + person.figures["per_capita_levy"]
+        assert payload.get("total_levy") == expected_total, (
+            f"total_levy must be 所得割 + 均等割 = {expected_total}, it is "
+            f"{payload.get('total_levy')}: {asked.describe()}")
