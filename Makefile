@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-load clean image
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,21 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The simulators' container image, built offline from a wheelhouse (README, "Containers").
+# Without a registry: docker/make-base-image.sh, then
+# make image IMAGE_ARGS="--base-image meshcert-base:bookworm"
+image: $(STAMP)
+	$(BIN)/meshcert image build $(IMAGE_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python bench/population.py
+
+# Needs wrk (apt-get install -y wrk) and Prism (npm install --prefix .meshcert/bench-tools
+# @stoplight/prism-cli); never run in CI.
+bench-load: $(STAMP)
+	$(BIN)/python bench/simulator_throughput.py
+	$(BIN)/python bench/loadgen.py
+	$(BIN)/python bench/certify_time.py
 
 clean:
 	rm -rf $(VENV) reports/out .pytest_cache .hypothesis

@@ -43,11 +43,28 @@ class Basis(_Model):
         return self
 
 
+class LoadSpec(_Model):
+    """The stated load of a latency target: ``meshcert certify`` drives it with Locust (in its
+    own process) against the target and checks the percentile of the named request."""
+
+    request: str = Field(min_length=1, description="The timed operation as in the contract, "
+                         "e.g. 'GET /municipalities/{lg_code}/residents/{atena_number}'")
+    users: Annotated[int, Field(ge=1, le=10_000)]
+    rate: Annotated[float, Field(gt=0, description="requests/s of all users together")]
+    duration_s: Annotated[float, Field(gt=0, le=3600)]
+    note: str | None = None
+
+    def __str__(self) -> str:
+        return (f"{self.rate:g} req/s from {self.users} users for {self.duration_s:g} s: "
+                f"{self.request}")
+
+
 class Target(_Model):
     metric: Literal["latency_ms"]
     percentile: Annotated[int, Field(ge=1, le=100)]
     threshold: Annotated[float, Field(gt=0)]
-    load: str
+    load: str | LoadSpec = Field(description="The load the target holds at: prose, or a "
+                                 "structured load that certification drives")
 
 
 class Requirement(_Model):

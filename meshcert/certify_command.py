@@ -58,8 +58,14 @@ def certify_command(
              "(default ~/.meshcert/signing-key.pem).")] = None,
     topology: Annotated[Path | None, typer.Option(
         "--topology", metavar="FILE", show_default=False,
-        help="Harness topology for a vendor target: the issuer your system trusts "
-             "(default fixtures/topologies/certify.yaml).")] = None,
+        help="Harness topology for a vendor target: the issuer and counterparts your system "
+             "is configured to reach (default per profile: fixtures/topologies/certify.yaml "
+             "for resident-registry, mesh-inquirer.yaml, information-provider.yaml).")] = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", metavar="process|docker",
+        help="Run the simulators as local processes or as containers of the meshcert image "
+             "(build it first: meshcert image build). Example: --backend docker")
+    ] = "process",
 ) -> None:
     """Certify a system against the requirements of its profile and write a signed report.
 
@@ -90,7 +96,7 @@ def certify_command(
             result = certify(target, requirements=requirements, defect=defect, seed=seed,
                              out_dir=out_dir, baseline=baseline, progress=display.on_event,
                              topology=topology, signing_key=signing_key,
-                             keep_running=keep_running, rerun_of=rerun_of)
+                             keep_running=keep_running, rerun_of=rerun_of, backend=backend)
     except ConfigError as exc:
         fail(str(exc))
     except HarnessError as exc:
@@ -98,7 +104,7 @@ def certify_command(
     except KeyboardInterrupt:
         err.print("interrupted: the simulators this run started were stopped")
         raise typer.Exit(130) from None
-    print_summary(result)
+    print_summary(result, backend)
     raise typer.Exit(result.exit_code)
 
 
@@ -148,7 +154,7 @@ def _short(nodeid: str, width: int = 50) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def print_summary(result: Certification) -> None:
+def print_summary(result: Certification, backend: str = "process") -> None:
     c = result.certificate
     counts = c["summary"]["verdicts"]
     if result.certified:
@@ -192,5 +198,8 @@ def print_summary(result: Certification) -> None:
     out.print(f"Verify:  meshcert verify {shlex.quote(shown(result.report_dir))}", soft_wrap=True)
     if result.kept_running and result.sim_run_dir:
         urls = ", ".join(f"{n} {u}" for n, u in result.kept_running.items())
-        out.print(f"Running: {urls}\nStop:    meshcert sim down --run-dir "
-                  f"{shlex.quote(shown(result.sim_run_dir))}", soft_wrap=True)
+        run = shlex.quote(shown(result.sim_run_dir))
+        docker = (f" --backend docker --topology {run}/topology.yaml" if backend == "docker"
+                  else "")
+        out.print(f"Running: {urls}\nStop:    meshcert sim down --run-dir {run}{docker}",
+                  soft_wrap=True)

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from meshcert import processes
+from meshcert import containers_command, processes
 from meshcert.certify_command import certify_command
 from meshcert.console import (
     RunDirOption,
@@ -34,7 +34,9 @@ from meshcert.console import (
     start_simulators,
     topology_or_fail,
 )
+from meshcert.containers_command import Backend, BackendOption, ImageOption, image_app
 from meshcert.demo import demo
+from meshcert.load_command import capacity_command, load_command
 from meshcert.requirements_command import requirements_app
 from meshcert.selftest_command import selftest
 from meshcert.verify_command import verify_command
@@ -52,7 +54,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 sim_app = typer.Typer(
-    help="Run the simulators of a topology as local processes on loopback ports.\n\n"
+    help="Run the simulators of a topology as local processes on loopback ports, or as "
+         "containers (--backend docker).\n\n"
          "Example: `meshcert sim up && meshcert sim status && meshcert sim down`",
     no_args_is_help=True)
 population_app = typer.Typer(
@@ -61,6 +64,7 @@ population_app = typer.Typer(
     no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
 app.add_typer(population_app, name="population")
+app.add_typer(image_app, name="image")
 
 
 def _version(value: bool) -> None:
@@ -90,15 +94,23 @@ def sim_up(topology: TopologyOption = None, run_dir: RunDirOption = None,
                "--defect", metavar="SIMULATOR=ID",
                help="Start a simulator with a named defect, a negative control from "
                     "simulators/defects/ (repeatable). Example: --defect municipal=html-errors"
-           )] = None) -> None:
+           )] = None,
+           backend: BackendOption = Backend.process, image: ImageOption = None) -> None:
     """Start every simulator of the topology and wait until each answers GET /health.
 
     Checks first that every port is free. Simulators already running from the same run folder
-    are left running. Example: `meshcert sim up --topology my-mesh.yaml`
+    are left running. With `--backend docker`: one container per simulator on a private
+    network, ports published on 127.0.0.1 only, data in named volumes.
+    Example: `meshcert sim up --topology my-mesh.yaml`
     """
     topo, path = topology_or_fail(topology)
     run = run_dir_for(topo, run_dir)
     defects = dict(_defect_option(item, topo) for item in defect or [])
+    if backend is Backend.docker:
+        hint = ("meshcert sim down" + (f" --topology {topology}" if topology else "")
+                + (f" --run-dir {run_dir}" if run_dir else ""))
+        containers_command.up(topo, path, run, defects, image, hint)
+        return
     launched = start_simulators(path, run, defects=defects)
     table = Table(title=f"topology {topo.name!r}", title_justify="left")
     table.add_column("simulator")
@@ -131,12 +143,22 @@ def _defect_option(item: str, topo: Topology) -> tuple[str, str]:
 
 
 @sim_app.command("down")
-def sim_down(topology: TopologyOption = None, run_dir: RunDirOption = None) -> None:
+def sim_down(topology: TopologyOption = None, run_dir: RunDirOption = None,
+             backend: BackendOption = Backend.process,
+             volumes: Annotated[bool, typer.Option(
+                 "--volumes", help="With --backend docker: remove the data volumes too "
+                                   "(the simulators' state is lost).")] = False) -> None:
     """Stop the simulators started from the run folder (and only those).
 
     A pid file whose process is no longer a meshcert simulator is removed; that process is
-    left alone. Example: `meshcert sim down --run-dir /tmp/mesh-run`
+    left alone. With `--backend docker`: removes the topology's containers and network (only
+    those labelled meshcert.topology=NAME), keeping the data volumes unless `--volumes`.
+    Example: `meshcert sim down --run-dir /tmp/mesh-run`
     """
+    if backend is Backend.docker:
+        topo = topology_or_fail(topology)[0]
+        containers_command.down(topo, run_dir_for(topo, run_dir), volumes)
+        return
     run = run_dir or processes.default_run_dir(topology_or_fail(topology)[0])
     stopped = processes.down(run)
     if not stopped:
@@ -158,14 +180,18 @@ def _uptime(seconds: float | None) -> str:
 
 
 @sim_app.command("status")
-def sim_status(topology: TopologyOption = None, run_dir: RunDirOption = None) -> None:
-    """Show each simulator of the topology: process, URL, health, uptime.
+def sim_status(topology: TopologyOption = None, run_dir: RunDirOption = None,
+               backend: BackendOption = Backend.process) -> None:
+    """Show each simulator of the topology: process (or container), URL, health, uptime.
 
     Exits 1 if any simulator is not healthy (handy in scripts and CI).
     Example: `meshcert sim status || meshcert sim up`
     """
     topo, _ = topology_or_fail(topology)
     run = run_dir_for(topo, run_dir)
+    if backend is Backend.docker:
+        containers_command.status(topo, run)
+        return
     rows = processes.status(run, topo)
     table = Table(title=f"topology {topo.name!r}, run folder {shown(run)}",
                   title_justify="left")
@@ -181,6 +207,26 @@ def sim_status(topology: TopologyOption = None, run_dir: RunDirOption = None) ->
     out.print(table)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
+
+
+@sim_app.command("logs")
+def sim_logs(
+    simulator: Annotated[str, typer.Argument(
+        metavar="SIMULATOR", help="A simulator of the topology. Example: municipal")],
+    topology: TopologyOption = None, run_dir: RunDirOption = None,
+    backend: BackendOption = Backend.process,
+    tail: Annotated[int | None, typer.Option(
+        "--tail", "-n", min=1, show_default=False,
+        help="Only the last N lines. Example: --tail 50")] = None,
+    follow: Annotated[bool, typer.Option(
+        "--follow", "-f", help="Keep printing new lines until Ctrl-C.")] = False,
+) -> None:
+    """Print a simulator's output: one JSON line per request, then anything it logged.
+
+    Example: `meshcert sim logs municipal --backend docker --tail 20 --follow`
+    """
+    topo, _ = topology_or_fail(topology)
+    containers_command.logs(topo, run_dir_for(topo, run_dir), simulator, backend, tail, follow)
 
 
 # -- meshcert population -------------------------------------------------------------------
@@ -268,6 +314,8 @@ app.command("certify")(certify_command)
 app.command("verify")(verify_command)
 app.add_typer(requirements_app, name="requirements")
 app.command("selftest")(selftest)
+app.command("load")(load_command)
+app.command("capacity")(capacity_command)
 
 
 def main() -> None:

@@ -27,14 +27,27 @@ from simulators.common.tls import LocalTls, client_context
 from simulators.common.topology import Topology, load_topology
 
 HARNESS_CLIENT = "meshcert-harness"
-CERTIFY_TOPOLOGY = Path(__file__).resolve().parents[1] / "fixtures" / "topologies" / "certify.yaml"
+TOPOLOGIES = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
+CERTIFY_TOPOLOGY = TOPOLOGIES / "certify.yaml"
+# The harness side a vendor's system of each profile is certified against (--topology changes
+# it): the counterparts on their fixed ports, which the vendor's system is configured to reach.
+PROFILE_TOPOLOGIES: dict[str, Path] = {
+    "resident-registry": CERTIFY_TOPOLOGY,
+    "mesh-inquirer": TOPOLOGIES / "mesh-inquirer.yaml",
+    "information-provider": TOPOLOGIES / "information-provider.yaml",
+}
 RECORDER = pytest.StashKey[Recorder]()
 
 # The scopes a profile's operations need: a token with all of them reaches everything.
 PROFILE_SCOPES: dict[str, tuple[str, ...]] = {
     "resident-registry": ("registry:read", "registry:read-mynumber", "registry:write",
                           "moveout:submit", "moveout:process", "audit:read"),
+    "mesh-inquirer": ("allowance:apply", "allowance:read", "allowance:audit"),
+    "information-provider": ("tax:provide", "tax:audit"),
 }
+# Who the harness is towards a profile's system, when not itself: a provider under test is
+# called by the mesh, so the harness's tokens name the mesh's client.
+PROFILE_CLIENTS: dict[str, str] = {"information-provider": "mesh"}
 
 
 @dataclass
@@ -70,7 +83,8 @@ class Harness:
         return mint_access_token(
             self.signing_key, issuer=self.issuer,
             audience=overrides.pop("audience", self.target.auth.audience),
-            subject=HARNESS_CLIENT, scopes=self.scopes if scopes is None else scopes,
+            subject=PROFILE_CLIENTS.get(self.target.profile, HARNESS_CLIENT),
+            scopes=self.scopes if scopes is None else scopes,
             municipalities=municipalities, **overrides)
 
     def client(self, token: str | None = None, *, recorder: Recorder | None = None,

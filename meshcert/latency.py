@@ -14,6 +14,7 @@ from typing import Any
 from meshcert.catalog import Catalog
 
 PROPERTY = "latency_ms"
+LOAD_PROPERTY = "load"
 PERCENTILES = (50, 90, 95, 99)
 
 
@@ -47,6 +48,8 @@ def summaries(catalog: Catalog, tests: Iterable[Mapping[str, Any]]) -> list[dict
             "max_ms": round(max(samples), 3),
             **{f"p{p}_ms": round(percentile(samples, p), 3) for p in PERCENTILES},
             "target": None,
+            # The load the samples were taken under (a Locust run), as the test recorded it.
+            "load": (test.get("user_properties") or {}).get(LOAD_PROPERTY),
         }
         for requirement_id in test["requirements"]:
             try:
@@ -57,7 +60,8 @@ def summaries(catalog: Catalog, tests: Iterable[Mapping[str, Any]]) -> list[dict
                 observed = percentile(samples, target.percentile)
                 summary["target"] = {"requirement": requirement_id,
                                      "percentile": target.percentile,
-                                     "threshold_ms": target.threshold, "load": target.load,
+                                     "threshold_ms": target.threshold,
+                                     "load": str(target.load),
                                      "observed_ms": round(observed, 3),
                                      "met": observed <= target.threshold}
                 break

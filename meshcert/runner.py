@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ from meshcert import processes, signing
 from meshcert.baseline import Baseline, BaselineError, load_baseline
 from meshcert.catalog import Catalog, CatalogError, load_catalog
 from meshcert.certificate import CERTIFICATE
-from meshcert.harness import CERTIFY_TOPOLOGY
+from meshcert.harness import CERTIFY_TOPOLOGY, PROFILE_TOPOLOGIES
 from meshcert.targets import Target, TargetError, load_target
 from meshcert.verdicts import EXPECTED_FAIL, FAIL, Outcome, judge
 from simulators import defects as defect_registry
@@ -73,6 +73,9 @@ from simulators.common.topology import Topology, TopologyError, load_topology, w
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REPORTS_OUT = Path("reports") / "out"
 PORT_ATTEMPTS = 3
+# Where the simulators run: local processes (meshcert.processes) or containers
+# (meshcert.containers, the same up/down shape).
+BACKENDS = ("process", "docker")
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -143,14 +146,16 @@ def certify(target_path: str | Path, *, requirements: Sequence[str] | None = Non
             out_dir: str | Path | None = None, baseline: str | Path | None = None,
             progress: Progress | None = None, topology: str | Path | None = None,
             signing_key: str | Path | None = None, keep_running: bool = False,
-            rerun_of: str | None = None) -> Certification:
+            rerun_of: str | None = None, backend: str = "process") -> Certification:
     """Certify the system a target file describes; see the module docstring."""
     from meshcert.reports import RunFacts, write_report
 
     notify = progress or (lambda _event: None)
     started = datetime.now(UTC)
-    plan = _plan(Path(target_path), requirements, defect, out_dir, baseline, topology,
-                 signing_key)
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    plan = replace(_plan(Path(target_path), requirements, defect, out_dir, baseline, topology,
+                         signing_key), backend=backend)
     seed = seed if seed is not None else secrets.randbelow(2**31)
     plan.report_dir.mkdir(parents=True, exist_ok=True)
     notify({"event": "phase", "text": "starting the simulators"})
@@ -191,6 +196,7 @@ class _Plan:
     report_dir: Path
     topology_path: Path
     key: Any
+    backend: str = "process"  # where simulators run: BACKENDS
 
 
 def _plan(target_path: Path, requirements: Sequence[str] | None, defect: str | None,
@@ -236,7 +242,8 @@ def _plan(target_path: Path, requirements: Sequence[str] | None, defect: str | N
                                   f"simulators, not to {target.launch.simulator!r} "
                                   f"({spec.kind})")
     else:
-        topology_path = Path(topology).resolve() if topology else CERTIFY_TOPOLOGY
+        topology_path = (Path(topology).resolve() if topology
+                         else PROFILE_TOPOLOGIES.get(target.profile, CERTIFY_TOPOLOGY))
         _topology(topology_path)
     loaded_baseline = None
     if baseline is not None:
@@ -303,25 +310,43 @@ def _launched(plan: _Plan, keep_running: bool) -> Iterator[_Simulators]:
     """The bundled reference and its issuer on free ports, in a run folder of their own."""
     assert plan.target.launch is not None
     launch = plan.target.launch
-    run_dir = (Path(".meshcert") / "run" / f"certify-{plan.run_id}").resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    source = plan.topology_path
-    raw = with_absolute_paths(yaml.safe_load(source.read_text(encoding="utf-8")), source.parent)
     profile = plan.catalog.profiles[plan.target.profile]
     names = list(dict.fromkeys([*profile.simulators, launch.simulator]))
+    with on_free_ports(plan.topology_path, names, f"certify-{plan.run_id}", keep_running,
+                       defects={launch.simulator: plan.defect} if plan.defect else None,
+                       logs_to=plan.report_dir / "logs", backend=plan.backend
+                       ) as (topology_path, run_dir):
+        topo = load_topology(topology_path)
+        target_path = run_dir / "target.yaml"
+        base_url = topo.url(launch.simulator)
+        target_path.write_text(derived_target(plan.target_path, plan.base, base_url,
+                                              topology_path, plan.defect), encoding="utf-8")
+        yield _Simulators(topology_path, target_path, run_dir, base_url,
+                          {n: topo.url(n) for n in names})
+
+
+@contextlib.contextmanager
+def on_free_ports(source: Path, names: Sequence[str], run_name: str, keep_running: bool = False,
+                  defects: dict[str, str] | None = None, logs_to: Path | None = None,
+                  backend: str = "process") -> Iterator[tuple[Path, Path]]:
+    """A copy of topology ``source`` with every port free, its simulators ``names`` started
+    in a run folder of their own (``.meshcert/run/<run_name>/``); yields (topology copy, run
+    folder). At the end, unless ``keep_running``, stops them, copies their logs to
+    ``logs_to`` and removes the run folder. Shared by certification and load runs."""
+    run_dir = (Path(".meshcert") / "run" / run_name).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    raw = with_absolute_paths(yaml.safe_load(source.read_text(encoding="utf-8")), source.parent)
     topology_path = run_dir / "topology.yaml"
     started: list[str] = []
     try:
         for attempt in range(1, PORT_ATTEMPTS + 1):
             for spec in raw["simulators"].values():
                 spec["port"] = free_port(spec.get("host", "127.0.0.1"))
-            raw["name"] = f"certify-{plan.run_id}"
+            raw["name"] = run_name
             topology_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
                                      encoding="utf-8")
             try:
-                launched = processes.up(topology_path, run_dir, names,
-                                        defects={launch.simulator: plan.defect}
-                                        if plan.defect else None)
+                launched = _backend(backend).up(topology_path, run_dir, names, defects=defects)
                 started = [item.name for item in launched]
                 break
             except (processes.Conflict, processes.ProcessError) as exc:
@@ -329,40 +354,54 @@ def _launched(plan: _Plan, keep_running: bool) -> Iterator[_Simulators]:
                 busy = isinstance(exc, processes.Conflict) or "address already in use" in str(exc)
                 if not busy or attempt == PORT_ATTEMPTS:
                     raise HarnessError(f"cannot start the reference: {exc}") from None
-        topo = load_topology(topology_path)
-        target_path = run_dir / "target.yaml"
-        base_url = topo.url(launch.simulator)
-        target_path.write_text(_derived_target(plan, base_url, topology_path),
-                               encoding="utf-8")
-        yield _Simulators(topology_path, target_path, run_dir, base_url,
-                          {n: topo.url(n) for n in names})
+        yield topology_path, run_dir
     finally:
         if not keep_running:
-            processes.down(run_dir, started)
-            logs = plan.report_dir / "logs"
+            _stop_private(backend, run_dir, started)
             for name in started:
                 log = processes.log_file(run_dir, name)
-                if log.is_file():
-                    logs.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(log, logs / log.name)
+                if log.is_file() and logs_to is not None:
+                    logs_to.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(log, logs_to / log.name)
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _derived_target(plan: _Plan, base_url: str, topology_path: Path) -> str:
+def _backend(name: str) -> Any:
+    """The module that runs simulators for a backend: both have up, down and log_file."""
+    if name == "docker":
+        from meshcert import containers
+
+        return containers
+    return processes
+
+
+def _stop_private(backend: str, run_dir: Path, started: list[str]) -> None:
+    """Stop what a private run started; its containers' data volumes go with the run folder
+    (everything labelled with the run's own topology, a half-made ``up`` included)."""
+    if backend == "docker":
+        from meshcert import containers
+
+        containers.down(run_dir, volumes=True)
+    else:
+        processes.down(run_dir, started)
+
+
+def derived_target(target_path: Path, base: Path, base_url: str, topology_path: Path,
+                   defect: str | None = None) -> str:
     """The target file as the suites must see it: the reference's URL on this run's port, and
     its relative paths made absolute (the copy lives in the run folder)."""
-    raw = yaml.safe_load(plan.target_path.read_text(encoding="utf-8"))
+    raw = yaml.safe_load(target_path.read_text(encoding="utf-8"))
     raw["base_url"] = base_url
     tls = raw.get("tls") or {}
     if tls.get("ca_file") not in (None, "run"):
-        tls["ca_file"] = str((plan.base / tls["ca_file"]).resolve())
+        tls["ca_file"] = str((base / tls["ca_file"]).resolve())
     seeding = raw.get("seeding") or {}
     if seeding.get("file"):
-        seeding["file"] = str((plan.base / seeding["file"]).resolve())
+        seeding["file"] = str((base / seeding["file"]).resolve())
     launch = raw.get("launch") or {}
     launch["topology"] = str(topology_path)
-    if plan.defect:
-        launch["defect"] = plan.defect
+    if defect:
+        launch["defect"] = defect
     return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
 
 
@@ -381,7 +420,7 @@ def _shared(plan: _Plan, keep_running: bool) -> Iterator[_Simulators]:
             raise ConfigError(f"profile {plan.target.profile} needs {name!r}: {exc}") from None
     with _users(run_dir) as others:
         try:
-            launched = processes.up(plan.topology_path, run_dir, names)
+            launched = _backend(plan.backend).up(plan.topology_path, run_dir, names)
         except processes.Conflict as exc:
             raise ConfigError(str(exc)) from None
         except (processes.ProcessError, TopologyError) as exc:
@@ -398,7 +437,7 @@ def _shared(plan: _Plan, keep_running: bool) -> Iterator[_Simulators]:
                               plan.target.base_url, {n: topo.url(n) for n in names})
         finally:
             if not keep_running and started and not others():
-                processes.down(run_dir, started)
+                _backend(plan.backend).down(run_dir, started)
 
 
 @contextlib.contextmanager

@@ -64,7 +64,7 @@ class Client(_Model):
 
 
 class SimulatorSpec(_Model):
-    kind: Literal["municipal", "authz", "mesh", "jlis", "tax"]
+    kind: Literal["municipal", "authz", "mesh", "jlis", "tax", "child-allowance"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()
@@ -75,8 +75,11 @@ class SimulatorSpec(_Model):
     # The resource identifier access tokens must name in ``aud`` (default urn:meshcert:<name>).
     audience: str | None = Field(default=None, min_length=1)
     auth: tuple[AuthMethod, ...] = ("token", "jwt")
-    # authz only: the private JWK it signs access tokens with (relative to the topology file).
+    # authz: the private JWK it signs access tokens with; child-allowance: the one it signs its
+    # private_key_jwt client assertions with (relative to the topology file).
     signing_key: str | None = Field(default=None, min_length=1)
+    # child-allowance (an inquirer of the mesh): the code of the institution it acts as.
+    institution: str | None = Field(default=None, min_length=1)
 
     @field_validator("municipalities")
     @classmethod
