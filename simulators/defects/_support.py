@@ -100,8 +100,11 @@ def rewrite_requests(method: str, path: re.Pattern[str],
     return wrap
 
 
-def rewrite_responses(method: str, path: re.Pattern[str], rewrite: Callable[[Any], Any]) -> Wrap:
-    """A middleware that changes matching successful JSON responses with ``rewrite``."""
+def rewrite_responses(method: str, path: re.Pattern[str],
+                      rewrite: Callable[[Any], Any] | None = None,
+                      instead: Callable[[Any], Problem | None] | None = None) -> Wrap:
+    """A middleware that changes matching successful JSON responses with ``rewrite``, or
+    answers the problem ``instead`` returns for one (None keeps the response)."""
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if not _matches(scope, method, path):
@@ -124,9 +127,16 @@ def rewrite_responses(method: str, path: re.Pattern[str], rewrite: Callable[[Any
                 body = b"".join(chunks)
                 content_type = dict(start.get("headers", [])).get(b"content-type", b"")
                 if start["status"] == 200 and content_type.startswith(b"application/json"):
-                    body = json.dumps(rewrite(json.loads(body)), ensure_ascii=False,
-                                      separators=(",", ":")).encode("utf-8")
-                    start["headers"] = _with_length(list(start.get("headers", [])), len(body))
+                    data = json.loads(body)
+                    problem = instead(data) if instead is not None else None
+                    if problem is not None:
+                        await problem.response(scope["path"])(scope, receive, send)
+                        return
+                    if rewrite is not None:
+                        body = json.dumps(rewrite(data), ensure_ascii=False,
+                                          separators=(",", ":")).encode("utf-8")
+                        start["headers"] = _with_length(list(start.get("headers", [])),
+                                                        len(body))
                 await send(start)
                 await send({"type": "http.response.body", "body": body, "more_body": False})
 

@@ -10,7 +10,7 @@ import random
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulators.common.auth import Authenticator, Caller
 from simulators.common.identifiers import generate_my_number
@@ -76,44 +76,14 @@ def _my_number_in_message(item: dict[str, Any]) -> dict[str, Any]:
 # -- PRV-CODE-001 -------------------------------------------------------------------------------
 
 
-def _unknown_code_as_404(app: ASGIApp) -> ASGIApp:
+def _no_data_as_404(body: Any) -> Problem | None:
     """An answer of "no data" (item 02) sent as HTTP 404 instead: the mesh passes on only 200
     answers, so the inquirer would see provider-bad-answer rather than the fixed no-data line.
     The reference has processed (and recorded) the inquiry by then."""
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if not (scope["type"] == "http" and scope["method"] == "POST"
-                and PROVISIONS.fullmatch(scope["path"])):
-            await app(scope, receive, send)
-            return
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            try:
-                items = json.loads(body).get("items", []) if start["status"] == 200 else []
-            except (ValueError, AttributeError):
-                items = []
-            if any(isinstance(i, dict) and i.get("status") == ITEM_NO_DATA for i in items):
-                problem = Problem(404, "code-not-found", "Unknown code",
-                                  "no person is known by this 符号")
-                await problem.response(scope["path"])(scope, receive, send)
-                return
-            await send(start)
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-
-        await app(scope, receive, capture)
-    return middleware
+    items = body.get("items", []) if isinstance(body, dict) else []
+    if any(isinstance(i, dict) and i.get("status") == ITEM_NO_DATA for i in items):
+        return Problem(404, "code-not-found", "Unknown code", "no person is known by this 符号")
+    return None
 
 
 # -- PRV-LAT-001 --------------------------------------------------------------------------------
@@ -206,7 +176,7 @@ defect("mynumber-in-message", "tax", "PRV-MYNUM-001",
        wrap=rewrite_responses("POST", PROVISIONS, _items(_my_number_in_message)))
 defect("unknown-code-as-404", "tax", "PRV-CODE-001",
        "an unknown 符号 is answered HTTP 404 instead of line 09 with item status 02",
-       wrap=_unknown_code_as_404)
+       wrap=rewrite_responses("POST", PROVISIONS, instead=_no_data_as_404))
 defect("slow-provisions", "tax", "PRV-LAT-001",
        f"every provision answer is delayed by {SLOW_S * 1000:.0f} ms",
        wrap=_slow_provisions)
