@@ -14,7 +14,6 @@ live progress, and reads the CSV stats (and, on one machine, the exact samples) 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -46,6 +45,7 @@ from meshcert.load_systems import (
     prepared,
     run_name,
 )
+from meshcert.processes import stop_child
 from meshcert.runner import PROJECT_ROOT, REPORTS_OUT
 from meshcert.scenarios import Scale, Scenario
 
@@ -206,11 +206,7 @@ def run_locust(locustfile: str, system: System, plan: dict[str, Any], work: Path
                     stopping = True
                     process.send_signal(signal.SIGTERM)  # Locust writes its stats and quits
         except BaseException:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
-            if process.poll() is None:
-                process.kill()
+            stop_child(process)
             raise
     code = process.wait()
     wall = time.perf_counter() - started

@@ -79,6 +79,15 @@ class SimulatorStatus:
     log: Path
 
 
+def stop_child(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """Stop a child process of ours (pytest, Locust): SIGTERM, then SIGKILL after ``grace_s``."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+    if process.poll() is None:
+        process.kill()
+
+
 def default_run_dir(topology: Topology) -> Path:
     return Path(".meshcert") / "run" / topology.name
 

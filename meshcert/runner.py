@@ -523,11 +523,7 @@ def _run_pytest(plan: _Plan, sims: _Simulators, seed: int, work: Path,
                     break
                 time.sleep(0.1)
         except BaseException:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
-            if process.poll() is None:
-                process.kill()
+            processes.stop_child(process)
             raise
     status = process.returncode
     results_path = work / "results.json"
