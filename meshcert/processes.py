@@ -86,6 +86,7 @@ def stop_child(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         process.wait(timeout=grace_s)
     if process.poll() is None:
         process.kill()
+        process.wait()  # reaped: no zombie left behind
 
 
 def default_run_dir(topology: Topology) -> Path:
