@@ -20,6 +20,7 @@ import json
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ import httpx
 from joserfc import jws
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
+from joserfc.util import urlsafe_b64decode
 from starlette.requests import Request
 
 from simulators.common.jwks import (
@@ -218,6 +220,19 @@ class JwtVerifier:
         return cls(issuer, topology.audience(settings.name), keys)
 
     def verify(self, token: str) -> Caller:
+        """The caller ``token`` names, after every check (a success is remembered briefly:
+        see :class:`VerifiedTokens`)."""
+        verified = self.__dict__.get("verified")
+        if verified is None:
+            verified = self.__dict__.setdefault("verified", VerifiedTokens())
+        remembered = verified.get(self, token)
+        if remembered is not None:
+            return remembered
+        caller = self.verify_uncached(token)
+        verified.put(self, token, caller)
+        return caller
+
+    def verify_uncached(self, token: str) -> Caller:
         signed = self.parse(token)
         header = signed.headers()
         claims = self.claims_of(signed)
@@ -316,6 +331,86 @@ class JwtVerifier:
             raise TokenRejected("invalid-claim", "municipalities must be a non-empty list of "
                                                  "local government codes")
         return Caller(client_id, frozenset(scope.split()), frozenset(places or ()), via="jwt")
+
+
+# -- remembered verifications -------------------------------------------------------------
+
+
+class VerifiedTokens:
+    """A bounded LRU of one verifier's successful verifications, keyed by the exact token
+    string and by everything the result depends on besides it: the verifier's class (a
+    defect's overriding subclass, which shares its twin's attributes, never reuses what the
+    reference verified, nor the other way round), issuer, audience, key source, leeway and
+    clock.
+
+    An entry is used only while ``max(nbf, iat) - leeway <= clock() <= min(exp + leeway,
+    verified_at + ttl)``: the window in which :meth:`JwtVerifier.check_lifetime` accepts the
+    token, so a token is refused at once when that check would refuse it.
+    Nothing is remembered for a class whose lifetime rule is not the reference one (it may
+    decide differently as time passes), when the token has no numeric ``exp``, or when a part
+    of the key cannot be hashed. Failures are never remembered: a refused token is checked in
+    full every time.
+    """
+
+    def __init__(self, size: int = 1024, ttl: float = 60.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        # key -> (usable from, usable until, caller)
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, float, Caller]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(verifier: JwtVerifier, token: str) -> tuple[Any, ...] | None:
+        key = (type(verifier), verifier.issuer, verifier.audience, verifier.keys,
+               verifier.leeway, verifier.clock, token)
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    def get(self, verifier: JwtVerifier, token: str) -> Caller | None:
+        key = self._key(verifier, token)
+        if key is None:
+            return None
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            now = verifier.clock()
+            if now > found[1]:
+                del self._entries[key]
+                return None
+            if now < found[0]:  # a clock set back before nbf / iat: verify in full
+                return None
+            self._entries.move_to_end(key)
+            return found[2]
+
+    def put(self, verifier: JwtVerifier, token: str, caller: Caller) -> None:
+        if type(verifier).check_lifetime is not JwtVerifier.check_lifetime:
+            return
+        key = self._key(verifier, token)
+        if key is None:
+            return
+        try:  # the payload again (cheap next to the signature check just done)
+            claims = json.loads(urlsafe_b64decode(token.split(".")[1].encode("ascii")))
+            exp = claims["exp"]
+            starts = [claims[n] for n in ("nbf", "iat") if n in claims]
+        except (ValueError, TypeError, KeyError, IndexError, UnicodeError):
+            return
+        if not _is_number(exp) or not all(_is_number(t) for t in starts):
+            return
+        usable_from = max(starts, default=float("-inf")) - verifier.leeway
+        until = min(exp + verifier.leeway, verifier.clock() + self.ttl)
+        with self._lock:
+            self._entries[key] = (usable_from, until, caller)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 # -- the authenticator the apps call -------------------------------------------------------

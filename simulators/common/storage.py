@@ -3,18 +3,81 @@
 Simulators serve from one event loop, so one connection serialises writes; BEGIN IMMEDIATE takes
 the write lock up front, which also makes sequence numbers commit in the order they were taken
 (the difference feed relies on that).
+
+**Group commit.** A hot path that writes a little per request (a read's audit entry) can run
+its transaction inside :meth:`Database.grouped` and then ``await`` the returned
+:class:`Durable`: the transactions of every request that reaches the database in the same turn
+of the event loop share one SQLite transaction (each inside its own savepoint, so one that
+raises takes only its own changes back), committed once — one fsync for the batch with
+``synchronous=FULL`` — at the end of that turn, in a worker thread (the fsync does not hold up
+the event loop). The request answers only after the await, i.e. after the commit that makes its
+changes durable; if that commit fails, every request of the batch fails with it. While a batch
+commits, the next requests wait for it (:meth:`Database.ready`) and then form the next batch.
+Any other use of the connection (a plain transaction, a query, closing) commits an open group
+first, so the order of writes, and what a reader sees, is as if every transaction had
+committed on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class Durable:
+    """What a request in :meth:`Database.grouped` waits on before it answers: the commit of
+    the group its transactions joined (none joined: nothing to wait for)."""
+
+    def __init__(self) -> None:
+        self.commits: list[asyncio.Future[None]] = []
+
+    async def wait(self) -> None:
+        for commit in self.commits:
+            # Shielded: a request cancelled while waiting must not cancel the batch's commit.
+            await asyncio.shield(commit)
+
+
+class _Group:
+    """The open SQLite transaction shared by the grouped transactions of one loop turn."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.commit: asyncio.Future[None] = loop.create_future()
+        self.savepoints = 0
+        self.sealed = False  # handed to the committer: nobody joins it any more
+
+
+_GROUPED: contextvars.ContextVar[Durable | None] = contextvars.ContextVar(
+    "meshcert_grouped_commit", default=None)
+
+
+def _settle(group: _Group, error: BaseException | None) -> None:
+    def settle() -> None:
+        if group.commit.done():
+            return
+        if error is None:
+            group.commit.set_result(None)
+        else:
+            group.commit.set_exception(error)
+            group.commit.exception()  # retrieved here too: no "never retrieved" warning
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is group.loop:
+        settle()
+    else:
+        with suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            group.loop.call_soon_threadsafe(settle)
 
 
 class Database:
@@ -26,6 +89,8 @@ class Database:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._group: _Group | None = None  # open or sealed, not committed yet
+        self._committer: ThreadPoolExecutor | None = None
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -35,8 +100,18 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Inside :meth:`grouped` (on the event loop's thread), the block joins the loop turn's
+        group instead and is committed with it (see the module's documentation)."""
+        durable = _GROUPED.get()
+        loop = _running_loop() if durable is not None else None
         with self._lock:
+            if loop is not None and durable is not None:
+                with self._joined(loop, durable) as conn:
+                    yield conn
+                return
+            self._commit_group()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -45,14 +120,97 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
+    @contextmanager
+    def grouped(self) -> Iterator[Durable]:
+        """Let the transactions of this block join the current loop turn's group commit;
+        ``await`` the yielded :class:`Durable` (after the block) before answering."""
+        durable = Durable()
+        token = _GROUPED.set(durable)
+        try:
+            yield durable
+        finally:
+            _GROUPED.reset(token)
+
+    @contextmanager
+    def _joined(self, loop: asyncio.AbstractEventLoop, durable: Durable
+                ) -> Iterator[sqlite3.Connection]:
+        group = self._group
+        if group is None or group.sealed or group.loop is not loop:
+            self._commit_group()
+            self._conn.execute("BEGIN IMMEDIATE")
+            group = self._group = _Group(loop)
+            loop.call_soon(self._seal, group)
+        group.savepoints += 1
+        name = f"grouped_{group.savepoints}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        self._conn.execute(f"RELEASE {name}")
+        durable.commits.append(group.commit)
+
+    async def ready(self) -> None:
+        """Wait until no batch is being committed (the next one then forms at once)."""
+        group = self._group
+        if group is not None and group.sealed:
+            with suppress(Exception):  # its own waiters get the error
+                await asyncio.shield(group.commit)
+
+    def _seal(self, group: _Group) -> None:
+        """End of the loop turn that opened ``group``: commit it in the committer thread."""
+        with self._lock:
+            if self._group is not group:
+                return  # already committed by someone who needed the connection
+            group.sealed = True
+            if self._committer is None:
+                self._committer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
+            self._committer.submit(self._commit_group_of, group)
+
+    def _commit_group_of(self, group: _Group) -> None:
+        with self._lock:
+            if self._group is group:
+                self._commit_group()
+
+    def _commit_group(self) -> None:
+        """Commit the open group, if any, and settle its waiters (under ``_lock``)."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            _settle(group, exc)
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            return
+        _settle(group, None)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
+            self._commit_group()
             return self._conn.execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         with self._lock:
+            self._commit_group()
             return self._conn.execute(sql, params).fetchone()
 
     def close(self) -> None:
         with self._lock:
+            self._commit_group()
             self._conn.close()
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.shutdown(wait=False)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -333,18 +333,26 @@ def create_app(settings: Settings) -> FastAPI:
             if row is not None:
                 store().finish_row(*row, inst.code, None, refusal.status, refusal.body())
             return refusal.status, refusal.body()
+        # The art. 23 records made while processing are written with the outcome, in one
+        # transaction (one durable write, not two); should processing fail unexpectedly, they
+        # are written on their own, as each was before.
+        records: list[dict[str, Any]] = []
         try:
-            status, content = await _process(inst, body, requested)
+            status, content = await _process(inst, body, requested, records)
         except Problem as problem:
             status, content = problem.status, problem.body()
+        except BaseException:
+            for fields in records:
+                store().record(**fields)
+            raise
         if row is None:
-            store().finish(inst.code, body.record_id, status, content)
+            store().finish(inst.code, body.record_id, status, content, records)
         else:
-            store().finish_row(*row, inst.code, body.record_id, status, content)
+            store().finish_row(*row, inst.code, body.record_id, status, content, records)
         return status, content
 
-    async def _process(inst: Institution, body: InquiryRequest, requested: datetime
-                       ) -> tuple[int, dict[str, Any]]:
+    async def _process(inst: Institution, body: InquiryRequest, requested: datetime,
+                       records: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         person = store().person_of(inst.code, body.code)
         if person is None:
             raise Problem(404, "code-not-issued", "符号が未取得 (code not issued)",
@@ -352,11 +360,12 @@ def create_app(settings: Settings) -> FastAPI:
                           message=MSG_CODE_NOT_ISSUED)
 
         def record(outcome: str, provided: datetime | None) -> None:
-            store().record(record_id=body.record_id, inquirer=inst.code, provider=body.provider,
-                           procedure_code=body.procedure_code, item_codes=[body.item_code],
-                           person_key=person, requested_at=_iso(requested),
-                           provided_at=_iso(provided) if provided else None, outcome=outcome,
-                           non_disclosure=body.non_disclosure)
+            records.append(dict(
+                record_id=body.record_id, inquirer=inst.code, provider=body.provider,
+                procedure_code=body.procedure_code, item_codes=[body.item_code],
+                person_key=person, requested_at=_iso(requested),
+                provided_at=_iso(provided) if provided else None, outcome=outcome,
+                non_disclosure=body.non_disclosure))
 
         today: date = requested.astimezone(JST).date()
         rule = app.state.legal_basis.permits(body.procedure_code, inst.code, body.provider,

@@ -4,6 +4,8 @@ bulk-inquiry jobs with their per-row state (a restart resumes the unfinished one
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,8 +132,13 @@ class MeshStore:
                 return "new", None
         return "replay", (int(row["status"]), answer)
 
-    def finish(self, inquirer: str, record_id: str, status: int, body: dict[str, Any]) -> None:
+    def finish(self, inquirer: str, record_id: str, status: int, body: dict[str, Any],
+               records: Iterable[dict[str, Any]] = ()) -> None:
+        """Keep an inquiry's outcome, and the art. 23 ``records`` made while processing it
+        (:meth:`record`'s fields), in one transaction: both durable, or neither."""
         with self.db.transaction() as conn:
+            for fields in records:
+                self._insert_record(conn, **fields)
             conn.execute("UPDATE inquiries SET state = 'done', status = ?, response = ? "
                          "WHERE inquirer = ? AND record_id = ?",
                          (status, json.dumps(body, ensure_ascii=False), inquirer, record_id))
@@ -203,10 +210,14 @@ class MeshStore:
             return "new", None
 
     def finish_row(self, job_id: str, row_no: int, inquirer: str, record_id: str | None,
-                   status: int, body: dict[str, Any]) -> None:
-        """Finish a bulk row, and its inquiry (``record_id``) in the same transaction."""
+                   status: int, body: dict[str, Any],
+                   records: Iterable[dict[str, Any]] = ()) -> None:
+        """Finish a bulk row, and its inquiry (``record_id``) and art. 23 ``records``, in the
+        same transaction."""
         text = json.dumps(body, ensure_ascii=False)
         with self.db.transaction() as conn:
+            for fields in records:
+                self._insert_record(conn, **fields)
             if record_id is not None:
                 conn.execute("UPDATE inquiries SET state = 'done', status = ?, response = ? "
                              "WHERE inquirer = ? AND record_id = ?",
@@ -229,7 +240,18 @@ class MeshStore:
                item_codes: list[str], person_key: str, requested_at: str,
                provided_at: str | None, outcome: str, non_disclosure: bool) -> None:
         with self.db.transaction() as conn:
-            conn.execute(
+            self._insert_record(
+                conn, record_id=record_id, inquirer=inquirer, provider=provider,
+                procedure_code=procedure_code, item_codes=item_codes, person_key=person_key,
+                requested_at=requested_at, provided_at=provided_at, outcome=outcome,
+                non_disclosure=non_disclosure)
+
+    @staticmethod
+    def _insert_record(conn: sqlite3.Connection, *, record_id: str, inquirer: str,
+                       provider: str, procedure_code: str, item_codes: list[str],
+                       person_key: str, requested_at: str, provided_at: str | None,
+                       outcome: str, non_disclosure: bool) -> None:
+        conn.execute(
                 "INSERT INTO provision_records (record_id, inquirer, provider, procedure_code, "
                 "item_codes, person_key, requested_at, provided_at, outcome, non_disclosure) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
