@@ -10,6 +10,7 @@ The variants are independent certifications on their own ports and run folders, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -132,7 +133,10 @@ def planned_defects(catalog: Catalog, profile: str, only: list[str] | None = Non
 
 def run_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
                  jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = "2026.1",
-                 on_done: Callable[[Variant], None] | None = None) -> Selftest:
+                 on_done: Callable[[Variant], None] | None = None,
+                 pool: ThreadPoolExecutor | None = None) -> Selftest:
+    """Selftest one profile, ``jobs`` certifications at a time — or in ``pool``, shared with
+    other profiles' selftests so that no slot idles while one profile finishes."""
     try:
         catalog = load_catalog(catalog_version)
         planned = planned_defects(catalog, profile, only)
@@ -161,7 +165,9 @@ def run_selftest(profile: str = "resident-registry", *, only: list[str] | None =
 
     jobs_list: list[tuple[str | None, str | None, str | None]] = [(None, None, None), *planned]
     results: dict[str | None, Variant] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, jobs)))
         futures = {pool.submit(run, *job): job[0] for job in jobs_list}
         for future in as_completed(futures):
             variant = future.result()
