@@ -20,7 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
-	$(BIN)/meshcert selftest --profile all --jobs 2
+	$(BIN)/meshcert selftest --profile all --jobs 3
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
