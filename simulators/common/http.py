@@ -81,6 +81,21 @@ async def json_body(request: Request, model: type[M]) -> M:
                       errors=errors) from None
 
 
+def only_query_parameters(request: Request, *allowed: str) -> None:
+    """Refuse a query parameter the operation does not take (400), rather than ignore it: a
+    misspelt ``after`` would silently restart a paged export from the beginning."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise Problem(400, "unknown-query-parameter", "Unknown query parameter",
+                      f"this operation takes {' and '.join(map(repr, allowed))}, not {unknown}")
+
+
+def records_page(records: list[dict[str, Any]], after: int, has_more: bool) -> dict[str, Any]:
+    """One page of an art. 23 records export: the records, the cursor to pass next, more?"""
+    return {"records": records, "next_after": records[-1]["seq"] if records else after,
+            "has_more": has_more}
+
+
 def validated_response(model: type[BaseModel], content: dict[str, Any], status: int = 200, *,
                        exclude_unset: bool = False) -> Response:
     """Send ``content`` as JSON after validating it against the documented response model, so

@@ -258,11 +258,17 @@ def load_topology(path: Path | None = None) -> Topology:
     if not isinstance(raw, dict):
         raise TopologyError(f"{path}: expected a mapping at the top level")
     try:
-        return Topology.model_validate(_tuples(with_absolute_paths(raw, path.parent)))
+        return topology_from_raw(raw, path.parent)
     except ValidationError as exc:
         lines = [f"{path}: {exc.error_count()} problem(s):"]
         lines += [f"  {_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise TopologyError("\n".join(lines)) from None
+
+
+def topology_from_raw(raw: dict[str, object], base: Path) -> Topology:
+    """A topology from parsed YAML (perhaps changed in memory), its paths relative to ``base``;
+    raises pydantic's ValidationError (:func:`load_topology` turns it into a TopologyError)."""
+    return Topology.model_validate(_tuples(with_absolute_paths(raw, base)))
 
 
 def with_absolute_paths(raw: dict[str, object], base: Path) -> dict[str, object]:

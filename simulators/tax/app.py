@@ -33,7 +33,9 @@ from simulators.common.http import (
     body_doc,
     install_openapi,
     json_body,
+    only_query_parameters,
     problem_responses,
+    records_page,
     validated_response,
 )
 from simulators.common.identifiers import find_my_numbers
@@ -213,16 +215,11 @@ def create_app(settings: Settings) -> FastAPI:
                           after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         caller(request, AUDIT_ROLE)
-        unknown = sorted(set(request.query_params) - {"after", "limit"})
-        if unknown:
-            raise Problem(400, "unknown-query-parameter", "Unknown query parameter",
-                          f"this operation takes 'after' and 'limit', not {unknown}")
+        only_query_parameters(request, "after", "limit")
         records, has_more = store().records(after, limit)
         # Not withheld like an answer to the mesh: the export stays inside the institution, and
         # a record id is the mesh's opaque id — twelve digits of it may pass the check digit.
-        return validated_response(ProvisionRecordPage, {
-            "records": records, "next_after": records[-1]["seq"] if records else after,
-            "has_more": has_more})
+        return validated_response(ProvisionRecordPage, records_page(records, after, has_more))
 
     @app.post("/v1/admin/seed", response_model=SeedResult,
               responses={**errors, **problem_responses(502, 503)}, tags=["admin"],

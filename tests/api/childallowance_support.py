@@ -17,7 +17,7 @@ import yaml
 from simulators.authz import tokens
 from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
 from simulators.common.settings import Settings
-from simulators.common.topology import Topology, with_absolute_paths
+from simulators.common.topology import Topology, topology_from_raw
 from simulators.registry import create_app
 from tests.tokens import authz_key
 
@@ -38,16 +38,7 @@ def topology() -> Topology:
     """The launch topology, its issuer's keys read from the JWKS file (no fetch in-process)."""
     raw = yaml.safe_load(TOPOLOGY.read_text(encoding="utf-8"))
     raw["issuer"]["jwks"] = str(KEYS / "authz.jwks.json")
-    fixed = with_absolute_paths(raw, TOPOLOGY.parent)
-    return Topology.model_validate(_tuples(fixed))
-
-
-def _tuples(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
+    return topology_from_raw(raw, TOPOLOGY.parent)
 
 
 class Router(httpx.AsyncBaseTransport):

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 
 from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
 from simulators.common.settings import Settings
-from simulators.common.topology import Topology, load_topology, with_absolute_paths
+from simulators.common.topology import Topology, load_topology, topology_from_raw
 from simulators.registry import create_app
 
 with warnings.catch_warnings():
@@ -47,16 +47,7 @@ def topology_with_provider_url(code: str, url: str) -> Topology:
         if inst["code"] == code:
             inst.pop("simulator", None)
             inst["url"] = url
-    fixed = with_absolute_paths(raw, MESH_TOPOLOGY.parent)
-    return Topology.model_validate(_tuples(fixed))
-
-
-def _tuples(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
+    return topology_from_raw(raw, MESH_TOPOLOGY.parent)
 
 
 def auth(topology: Topology, institution_or_client: str) -> dict[str, str]:
