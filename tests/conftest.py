@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,16 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 LG = "131016"  # 千代田区, hosted by the embedded topology's municipal simulator
+
+
+def access_entries(output: str) -> list[dict[str, Any]]:
+    """The access-log entries (a JSON object a line) among a simulator's output."""
+    found = []
+    for line in output.splitlines():
+        if "{" in line:
+            with suppress(ValueError):
+                found.append(json.loads(line[line.index("{"):]))
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,8 @@ included), request ids, a JSON access log, a body-size limit, a JSON-only rule f
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,16 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulators.common import faults
+from simulators.common import access_log, faults
 from simulators.common.auth import Authenticator
+from simulators.common.hot_routes import HotRoutes
 from simulators.common.problems import Problem, standard_problem
 from simulators.common.settings import Settings
 
 HARNESS_VERSION = "0.1.0"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-access_logger = logging.getLogger("meshcert.access")
 
 
 def _is_json(content_type: str) -> bool:
@@ -93,8 +88,7 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         headers = _edge_headers(scope["headers"])
-        given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = access_log.request_id_of(headers.get("x-request-id", ""))
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder = [500]
 
@@ -128,7 +122,8 @@ class EdgeMiddleware:
                 await problem.response(scope["path"], request_id)(scope, receive, send_tracked)
         finally:
             if self.log:
-                self._log(scope, request_id, status_holder[0], started)
+                access_log.write(scope["method"], scope["path"], request_id, status_holder[0],
+                                 started, scope["state"].get("client_id"))
 
     async def _early_problem(self, scope: Scope, headers: dict[str, str],
                              receive: Receive) -> Problem | Receive:
@@ -164,25 +159,6 @@ class EdgeMiddleware:
                                     accepted=["application/json"])
         return replayed(body, receive)
 
-    @staticmethod
-    def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
-        state = scope.get("state", {})
-        record = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "request_id": request_id,
-            "method": scope["method"],
-            "path": scope["path"],
-            "status": status,
-            "ms": round((time.perf_counter() - started) * 1000, 3),
-            "client": state.get("client_id"),
-        }
-        if access_logger.isEnabledFor(logging.INFO):
-            # The record made directly: no stack walk to find the caller (the line is the JSON
-            # message alone).
-            access_logger.handle(access_logger.makeRecord(
-                access_logger.name, logging.INFO, __file__, 0,
-                json.dumps(record, ensure_ascii=False), None, None))
-
 
 def _request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
@@ -215,16 +191,6 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
                                                                  _request_id(request))
 
 
-def configure_logging() -> None:
-    """Access log as one JSON object a line on stderr (the process backend files it)."""
-    if not access_logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        access_logger.addHandler(handler)
-        access_logger.setLevel(logging.INFO)
-        access_logger.propagate = False
-
-
 class Health(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     status: str
@@ -235,12 +201,31 @@ class Health(BaseModel):
     started_at: str
 
 
+class SimulatorApp(FastAPI):
+    """FastAPI, with the app's hot routes (simulators.common.hot_routes) answered before its
+    middleware stack. A middleware added after :func:`build_app` would not see them, so hot
+    routes then step aside; a middleware that must see every request wraps the finished app
+    (as the negative controls in simulators/defects/ do)."""
+
+    hot: HotRoutes
+    stack_size: int = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self.hot.match(scope) if len(self.user_middleware) == self.stack_size else None
+        if found is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await self.hot.serve(*found, scope, receive, send)
+
+
 def build_app(settings: Settings, *, title: str, description: str, version: str = "1.0.0",
               on_shutdown: Callable[[], None] | None = None,
               form_paths: Iterable[str] = ()) -> FastAPI:
     """A FastAPI app with the shared edge behaviour; the simulator adds its routes to it.
 
     ``form_paths`` take form-encoded bodies instead of JSON (e.g. an OAuth token endpoint).
+    A hot route (simulators.common.hot_routes) is added to ``app.state.hot_routes``.
     The caller check is ``app.state.authenticator``: replace it (or its ``verifier``) to change
     how callers are verified without touching a route.
     """
@@ -252,20 +237,24 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
         if on_shutdown:
             on_shutdown()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    # No OpenTelemetry: asking whether it is configured costs ~20 µs on every request.
+    app = SimulatorApp(title=title, description=description, version=version, lifespan=lifespan,
+                       docs_url=None, redoc_url=None,
+                       telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.authenticator = Authenticator.for_settings(settings)
     app.state.started_at = datetime.now(UTC).isoformat(timespec="seconds")
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    if settings.access_log:
-        configure_logging()
     # Inside the edge (added first): injected errors get a request id and an access-log line.
-    app.add_middleware(faults.FaultMiddleware, plans=faults.install(app))
+    plans = faults.install(app)
+    app.add_middleware(faults.FaultMiddleware, plans=plans)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        log=settings.access_log, form_paths=frozenset(form_paths))
+    app.state.hot_routes = []
+    app.hot = HotRoutes(app.state.hot_routes, plans, settings.access_log)
+    app.stack_size = len(app.user_middleware)
 
     @app.get("/health", tags=["health"], summary="Liveness and identity of this simulator",
              operation_id="getHealth", response_model=Health,

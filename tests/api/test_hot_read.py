@@ -1,6 +1,7 @@
-"""The hot read (GET a resident by 宛名番号) is a plain Starlette route ahead of the documented
-FastAPI route: it answers exactly as that route does, and its audit entries, committed in
-groups, keep the chain whole and in order."""
+"""The hot read (GET a resident by 宛名番号) is a hot route, answered ahead of the app's
+middleware stack (simulators.common.hot_routes): it answers exactly as the documented route
+does, steps aside for fault plans, and its audit entries, committed in groups, keep the chain
+whole and in order."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 
+from simulators.common import access_log
+from simulators.common.hot_routes import HotRoute
 from simulators.common.settings import Settings
-from simulators.municipal.app import HotRoute
 from simulators.registry import create_app
 from suites.resident_registry.builders import LG, move_in
-from tests.conftest import bearer
+from tests.conftest import access_entries, bearer
 from tests.tokens import access_token, bearer_jwt
 
 with warnings.catch_warnings():
@@ -35,6 +39,19 @@ def comparable(response: Any) -> tuple[int, dict[str, str], Any]:
     if isinstance(body, dict):
         body.pop("request_id", None)
     return response.status_code, headers, body
+
+
+def counting(app: Any) -> list[str]:
+    """Wrap the app's hot route so the paths it serves are listed (proof it took them)."""
+    route = app.state.hot_routes[0]
+    served: list[str] = []
+
+    async def endpoint(request: Request) -> Response:
+        served.append(request.url.path)
+        return await route.endpoint(request)
+
+    app.state.hot_routes[0] = HotRoute(route.method, route.pattern, endpoint)
+    return served
 
 
 def requests(topology: Any, atena: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -67,8 +84,9 @@ def test_the_hot_route_answers_as_the_documented_route(tmp_path: Path, topology)
         settings = Settings(name="municipal", topology=topology, data_dir=tmp_path / str(hot),
                             access_log=False)
         app = create_app(settings)
+        served = counting(app) if hot else []
         if not hot:
-            app.router.routes[:] = [r for r in app.router.routes if not isinstance(r, HotRoute)]
+            app.state.hot_routes.clear()
         with TestClient(app, raise_server_exceptions=False) as client:
             admitted = client.post(f"/municipalities/{LG}/movements", json=move_in(),
                                    headers=bearer(topology, "demo-clerk"))
@@ -78,6 +96,9 @@ def test_the_hot_route_answers_as_the_documented_route(tmp_path: Path, topology)
             verification = client.get(f"/municipalities/{LG}/audit-log/verification",
                                       headers=bearer(topology, "demo-clerk")).json()
             assert verification["valid"], verification
+        if hot:  # the 10 GETs inside the route's patterns, and the one redirected there
+            # from a trailing slash: the hot route took them
+            assert len(served) == 11, served
     hot_answers, documented = answers
     for got, expected in zip(hot_answers, documented, strict=True):
         assert got[:2] == expected[:2]
@@ -131,3 +152,66 @@ def test_concurrent_reads_keep_the_chain_whole_and_in_order(tmp_path: Path, topo
 
     asyncio.run(main())
     app.state.registry.db.close()
+
+
+def test_a_fault_plan_reaches_the_hot_read(registry_client, topology) -> None:
+    """With a plan active the hot route steps aside: the injected error answers."""
+    admin, clerk = bearer(topology, "admin"), bearer(topology, "demo-clerk")
+    admitted = registry_client.post(f"/municipalities/{LG}/movements", json=move_in(),
+                                    headers=clerk)
+    path = f"/municipalities/{LG}/residents/{admitted.json()['affected'][0]['atena_number']}"
+    assert registry_client.get(path, headers=clerk).status_code == 200
+    plan = {"error": {"rate": 1.0, "status": 503, "retry_after": 3}}
+    assert registry_client.put("/admin/faults/hot", json=plan,
+                               headers=admin).status_code == 200
+    hit = registry_client.get(path, headers={**clerk, "X-Meshcert-Run": "hot"})
+    assert (hit.status_code, hit.headers["retry-after"]) == (503, "3")
+    assert registry_client.get(path, headers=clerk).status_code == 200  # other runs: served
+    assert registry_client.delete("/admin/faults/hot", headers=admin).status_code in (200, 204)
+    assert registry_client.get(path, headers={**clerk, "X-Meshcert-Run": "hot"}
+                               ).status_code == 200
+
+
+def test_a_hot_read_keeps_the_request_id_and_its_access_log_line(
+        tmp_path: Path, topology, capsys: pytest.CaptureFixture[str]) -> None:
+    app = create_app(Settings(name="municipal", topology=topology, data_dir=tmp_path))
+    served = counting(app)
+    clerk = bearer(topology, "demo-clerk")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        admitted = client.post(f"/municipalities/{LG}/movements", json=move_in(),
+                               headers=clerk)
+        path = f"/municipalities/{LG}/residents/{admitted.json()['affected'][0]['atena_number']}"
+        given = client.get(path, headers={**clerk, "X-Request-Id": "hot-read-1"})
+        fresh = client.get(path, headers={**clerk, "X-Request-Id": "not ok!"})
+        missing = client.get(f"/municipalities/{LG}/residents/0000000000",
+                             headers={**clerk, "X-Request-Id": "hot-read-2"})
+    access_log.flush()
+    assert served == [path, path, f"/municipalities/{LG}/residents/0000000000"]
+    assert given.headers["x-request-id"] == "hot-read-1"
+    assert fresh.headers["x-request-id"] != "not ok!" and len(fresh.headers["x-request-id"]) == 32
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["request_id"] == "hot-read-2"
+    logged = {e["request_id"]: e for e in access_entries(capsys.readouterr().err)}
+    assert logged["hot-read-1"]["status"] == 200 and logged["hot-read-1"]["path"] == path
+    assert logged["hot-read-1"]["client"] == "demo-clerk" and logged["hot-read-1"]["ms"] >= 0
+    assert logged["hot-read-2"]["status"] == 404
+    assert logged[fresh.headers["x-request-id"]]["status"] == 200
+
+
+def test_an_unexpected_error_in_a_hot_read_is_a_500_problem(tmp_path: Path, topology) -> None:
+    app = create_app(Settings(name="municipal", topology=topology, data_dir=tmp_path,
+                              access_log=False))
+
+    class Broken:
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError("the register is gone")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.registry = Broken()
+        answer = client.get(f"/municipalities/{LG}/residents/0000000001",
+                            headers={**bearer(topology, "demo-clerk"), "X-Request-Id": "boom"})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "urn:meshcert:problem:internal-error"
+    assert answer.headers["x-request-id"] == "boom" == answer.json()["request_id"]

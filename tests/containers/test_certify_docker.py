@@ -13,6 +13,8 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.conftest import access_entries
+
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
 PROJECT = Path(__file__).resolve().parents[2]
 REFERENCE = PROJECT / "fixtures" / "vendors" / "reference-registry.yaml"
@@ -37,7 +39,7 @@ def test_the_reference_registry_is_certified_against_simulators_in_containers(
     for simulator in ("municipal", "authz"):
         log = (report / "logs" / f"{simulator}.log").read_text(encoding="utf-8")
         assert "output of container meshcert-certify-" in log
-        assert '"status": 200' in log
+        assert any(e.get("status") == 200 for e in access_entries(log))
     # Nothing of the run is left: its containers, network and volumes carry its topology.
     log = (report / "logs" / "municipal.log").read_text(encoding="utf-8")
     container = log.split("output of container ", 1)[1].split(",", 1)[0]

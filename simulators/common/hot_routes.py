@@ -1,0 +1,98 @@
+"""Hot routes: the few requests a simulator answers far more often than any other (the
+registry's resident read), served ahead of the framework's middleware stack.
+
+The full stack (the framework's own layers, the edge, fault plans, exception handlers, the
+router) costs more per request than the work of a hot read itself. A hot route skips it while
+keeping what the edge promises: the request id (the caller's, or a fresh one) in an
+``X-Request-Id`` header, one access-log line, problem+json for a
+:class:`~simulators.common.problems.Problem` the endpoint raises (answered as the framework's
+handler answers it), a 500 problem for anything else.
+
+It steps aside, and the request takes the whole stack, whenever a fault plan is active (so
+injected faults apply to it as to every request) or the request is not exactly the route's:
+another method, or a path outside the route's pattern. The documented route of the same path
+stays in the app, so the contract and every answer outside the hot one are unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette._utils import get_route_path
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from simulators.common import access_log
+from simulators.common.problems import Problem, standard_problem
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    """``GET``-like requests whose path fully matches ``pattern`` (its named groups become the
+    path parameters) go to ``endpoint``."""
+
+    method: str
+    pattern: re.Pattern[str]
+    endpoint: Endpoint
+
+
+class HotRoutes:
+    """The hot routes of one app and how they are answered (see the module docstring).
+
+    ``routes`` and ``plans`` are the app's live collections: routes added and fault plans set
+    after the app is built count from the next request on."""
+
+    def __init__(self, routes: list[HotRoute], plans: Mapping[str, Any], log: bool) -> None:
+        self.routes = routes
+        self.plans = plans
+        self.log = log
+
+    def match(self, scope: Scope) -> tuple[HotRoute, dict[str, str]] | None:
+        """The route that takes this request and its path parameters; None: the full stack."""
+        if scope["type"] == "http" and not self.plans:
+            for route in self.routes:
+                if scope["method"] == route.method:
+                    found = route.pattern.fullmatch(get_route_path(scope))
+                    if found is not None:
+                        return route, found.groupdict()
+        return None
+
+    async def serve(self, route: HotRoute, params: dict[str, str], scope: Scope,
+                     receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        given = b""
+        for name, value in scope["headers"]:
+            if name.lower() == b"x-request-id":
+                given = value
+        request_id = access_log.request_id_of(given.decode("latin-1"))
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        scope["path_params"] = params
+        status = 500
+        try:
+            try:
+                response = await route.endpoint(Request(scope, receive))
+            except Problem as problem:
+                response = problem.response(scope["path"], request_id)
+            except Exception as exc:
+                logging.getLogger("meshcert").exception("unhandled error", exc_info=exc)
+                response = standard_problem(500, "an internal error occurred; see the "
+                                                 "simulator log").response(scope["path"],
+                                                                           request_id)
+            status = response.status_code
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [*response.raw_headers,
+                                    (b"x-request-id", request_id.encode("ascii"))]})
+            await send({"type": "http.response.body", "body": response.body})
+        finally:
+            if self.log:
+                access_log.write(scope["method"], scope["path"], request_id, status, started,
+                                 state.get("client_id"))
