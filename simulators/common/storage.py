@@ -10,9 +10,10 @@ its transaction inside :meth:`Database.grouped` and then ``await`` the returned
 of the event loop share one SQLite transaction (each inside its own savepoint, so one that
 raises takes only its own changes back), committed once — one fsync for the batch with
 ``synchronous=FULL`` — at the end of that turn, in a worker thread (the fsync does not hold up
-the event loop). The request answers only after the await, i.e. after the commit that makes its
-changes durable; if that commit fails, every request of the batch fails with it. While a batch
-commits, the next requests wait for it (:meth:`Database.ready`) and then form the next batch.
+the event loop; with ``NORMAL`` there is no fsync and the commit is made on the loop itself).
+The request answers only after the await, i.e. after the commit that makes its changes
+durable; if that commit fails, every request of the batch fails with it. While a batch commits,
+the next requests wait for it (:meth:`Database.ready`) and then form the next batch.
 Any other use of the connection (a plain transaction, a query, closing) commits an open group
 first, so the order of writes, and what a reader sees, is as if every transaction had
 committed on its own.
@@ -34,16 +35,37 @@ SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 class Durable:
-    """What a request in :meth:`Database.grouped` waits on before it answers: the commit of
-    the group its transactions joined (none joined: nothing to wait for)."""
+    """What a request in :meth:`Database.grouped` waits on before it answers: the commits of
+    the groups its transactions joined (none joined: nothing to wait for)."""
 
     def __init__(self) -> None:
-        self.commits: list[asyncio.Future[None]] = []
+        self.groups: list[_Group] = []
+        # The request's own future (not the group's: a request cancelled while it waits must
+        # not cancel anybody else's wait), settled once every group it joined has committed.
+        self._done: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
 
     async def wait(self) -> None:
-        for commit in self.commits:
-            # Shielded: a request cancelled while waiting must not cancel the batch's commit.
-            await asyncio.shield(commit)
+        if self._done is not None:
+            await self._done
+
+    def _join(self, group: _Group) -> None:
+        if group not in self.groups:
+            self.groups.append(group)
+            group.members.append(self)
+            if self._done is None:
+                self._done = group.loop.create_future()
+
+    def _settled(self, group: _Group, error: BaseException | None) -> None:
+        self._error = self._error or error
+        if self._done is None or self._done.done():
+            return  # cancelled: nobody is waiting
+        if all(g.committed for g in self.groups):
+            if self._error is None:
+                self._done.set_result(None)
+            else:
+                self._done.set_exception(self._error)
+                self._done.exception()  # retrieved here too: no "never retrieved" warning
 
 
 class _Group:
@@ -51,9 +73,13 @@ class _Group:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.commit: asyncio.Future[None] = loop.create_future()
-        self.savepoints = 0
+        self.members: list[Durable] = []
+        self.committed = False  # settled, one way or the other
         self.sealed = False  # handed to the committer: nobody joins it any more
+        self._done = asyncio.Event()  # for ready(): set once settled
+
+    async def settled(self) -> None:
+        await self._done.wait()
 
 
 _GROUPED: contextvars.ContextVar[Durable | None] = contextvars.ContextVar(
@@ -62,13 +88,12 @@ _GROUPED: contextvars.ContextVar[Durable | None] = contextvars.ContextVar(
 
 def _settle(group: _Group, error: BaseException | None) -> None:
     def settle() -> None:
-        if group.commit.done():
+        if group.committed:
             return
-        if error is None:
-            group.commit.set_result(None)
-        else:
-            group.commit.set_exception(error)
-            group.commit.exception()  # retrieved here too: no "never retrieved" warning
+        group.committed = True
+        group._done.set()
+        for member in group.members:
+            member._settled(group, error)
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
@@ -91,6 +116,8 @@ class Database:
         self._lock = threading.RLock()
         self._group: _Group | None = None  # open or sealed, not committed yet
         self._committer: ThreadPoolExecutor | None = None
+        # Without an fsync a commit takes microseconds: done on the loop, no thread handoff.
+        self._commit_inline = synchronous.upper() in ("OFF", "NORMAL")
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -107,18 +134,34 @@ class Database:
         durable = _GROUPED.get()
         loop = _running_loop() if durable is not None else None
         with self._lock:
-            if loop is not None and durable is not None:
-                with self._joined(loop, durable) as conn:
-                    yield conn
+            if loop is None or durable is None:
+                self._commit_group()
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
                 return
-            self._commit_group()
-            self._conn.execute("BEGIN IMMEDIATE")
+            group = self._group
+            if group is None or group.sealed or group.loop is not loop:
+                self._commit_group()
+                self._conn.execute("BEGIN IMMEDIATE")
+                group = self._group = _Group(loop)
+                loop.call_soon(self._seal, group)
+            # One name for all: each is released before the next begins (or nests inside it,
+            # where SQLite takes the innermost of a name), and one text keeps the statements
+            # prepared in the connection's cache.
+            self._conn.execute("SAVEPOINT grouped")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK TO grouped")
+                self._conn.execute("RELEASE grouped")
                 raise
-            self._conn.execute("COMMIT")
+            self._conn.execute("RELEASE grouped")
+            durable._join(group)
 
     @contextmanager
     def grouped(self) -> Iterator[Durable]:
@@ -131,33 +174,11 @@ class Database:
         finally:
             _GROUPED.reset(token)
 
-    @contextmanager
-    def _joined(self, loop: asyncio.AbstractEventLoop, durable: Durable
-                ) -> Iterator[sqlite3.Connection]:
-        group = self._group
-        if group is None or group.sealed or group.loop is not loop:
-            self._commit_group()
-            self._conn.execute("BEGIN IMMEDIATE")
-            group = self._group = _Group(loop)
-            loop.call_soon(self._seal, group)
-        group.savepoints += 1
-        name = f"grouped_{group.savepoints}"
-        self._conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute(f"ROLLBACK TO {name}")
-            self._conn.execute(f"RELEASE {name}")
-            raise
-        self._conn.execute(f"RELEASE {name}")
-        durable.commits.append(group.commit)
-
     async def ready(self) -> None:
         """Wait until no batch is being committed (the next one then forms at once)."""
         group = self._group
         if group is not None and group.sealed:
-            with suppress(Exception):  # its own waiters get the error
-                await asyncio.shield(group.commit)
+            await group.settled()  # its own members get an error, if any
 
     def _seal(self, group: _Group) -> None:
         """End of the loop turn that opened ``group``: commit it in the committer thread."""
@@ -165,6 +186,9 @@ class Database:
             if self._group is not group:
                 return  # already committed by someone who needed the connection
             group.sealed = True
+            if self._commit_inline:
+                self._commit_group()
+                return
             if self._committer is None:
                 self._committer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
             self._committer.submit(self._commit_group_of, group)

@@ -56,8 +56,9 @@ async def grouped_insert(db: Database, n: int, fail: bool = False) -> None:
     assert n in committed(db.path)  # durable before the request goes on
 
 
-def test_one_turns_transactions_commit_once_and_in_order(tmp_path: Path) -> None:
-    db = Database(tmp_path / "g.sqlite3", SCHEMA)
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_one_turns_transactions_commit_once_and_in_order(tmp_path: Path, synchronous: str) -> None:
+    db = Database(tmp_path / "g.sqlite3", SCHEMA, synchronous)
     counter = CountingCommits(db._conn)
     db._conn = counter  # type: ignore[assignment]
 
@@ -70,8 +71,9 @@ def test_one_turns_transactions_commit_once_and_in_order(tmp_path: Path) -> None
     db.close()
 
 
-def test_a_failing_member_takes_back_only_its_own_changes(tmp_path: Path) -> None:
-    db = Database(tmp_path / "g.sqlite3", SCHEMA)
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_a_failing_member_takes_back_only_its_own_changes(tmp_path: Path, synchronous: str) -> None:
+    db = Database(tmp_path / "g.sqlite3", SCHEMA, synchronous)
 
     async def main() -> None:
         await asyncio.gather(grouped_insert(db, 1), grouped_insert(db, 2, fail=True),
@@ -82,8 +84,9 @@ def test_a_failing_member_takes_back_only_its_own_changes(tmp_path: Path) -> Non
     db.close()
 
 
-def test_a_failed_commit_fails_every_member(tmp_path: Path) -> None:
-    db = Database(tmp_path / "g.sqlite3", SCHEMA)
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_a_failed_commit_fails_every_member(tmp_path: Path, synchronous: str) -> None:
+    db = Database(tmp_path / "g.sqlite3", SCHEMA, synchronous)
     db._conn = CountingCommits(db._conn, fail=True)  # type: ignore[assignment]
 
     async def main() -> list[Any]:
@@ -116,7 +119,7 @@ def test_outside_an_event_loop_a_grouped_transaction_commits_at_once(tmp_path: P
     db = Database(tmp_path / "g.sqlite3", SCHEMA)
     with db.grouped() as durable, db.transaction() as conn:
         conn.execute("INSERT INTO t VALUES (1, 'x')")
-    assert committed(db.path) == [1] and durable.commits == []
+    assert committed(db.path) == [1] and durable.groups == []
     db.close()
 
 
@@ -145,4 +148,22 @@ def test_batches_follow_one_another(tmp_path: Path, synchronous: str) -> None:
 
     asyncio.run(main())
     assert committed(db.path) == list(range(1, 101))
+    db.close()
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_a_request_cancelled_while_waiting_leaves_the_others_waiting(
+        tmp_path: Path, synchronous: str) -> None:
+    db = Database(tmp_path / "g.sqlite3", SCHEMA, synchronous)
+
+    async def main() -> None:
+        first = asyncio.ensure_future(grouped_insert(db, 1))
+        second = asyncio.ensure_future(grouped_insert(db, 2))
+        await asyncio.sleep(0)  # both have joined the group and wait for its commit
+        first.cancel()
+        await second  # committed and told so, though its companion was cancelled
+        assert first.cancelled()
+
+    asyncio.run(main())
+    assert committed(db.path) == [1, 2]  # a cancelled wait takes nothing back
     db.close()
