@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from simulators.common import audit, faults
 from simulators.common.identifiers import (
     generate_juminhyo_code,
@@ -117,7 +119,7 @@ class Registry:
         if row is None:
             raise Problem(404, "resident-not-found", "No such resident",
                           f"no record with 宛名番号 {atena} in {lg_code}", atena_number=atena)
-        return json.loads(row["record"])
+        return orjson.loads(row["record"])
 
     def read_resident(self, lg_code: str, atena: str, actor: Actor) -> dict[str, Any]:
         with self.db.transaction() as conn:
@@ -134,7 +136,7 @@ class Registry:
             if row is None:
                 raise Problem(404, "resident-not-found", "No such resident",
                               f"no record with 住民票コード {code} in {lg_code}")
-            record = json.loads(row["record"])
+            record = orjson.loads(row["record"])
             self.log(conn, lg_code, actor, "resident.find", record["atena_number"],
                      actor.may_read_mynumber)
         return self._visible(record, actor)
@@ -147,7 +149,7 @@ class Registry:
             if not rows:
                 raise Problem(404, "household-not-found", "No such household",
                               f"no current household with 世帯番号 {setai} in {lg_code}")
-            members = [json.loads(r["record"]) for r in rows]
+            members = [orjson.loads(r["record"]) for r in rows]
             for member in members:
                 self.log(conn, lg_code, actor, "household.read", member["atena_number"],
                          actor.may_read_mynumber)
@@ -167,7 +169,7 @@ class Registry:
                          f"seq {page[0]['seq']}-{page[-1]['seq']}", actor.may_read_mynumber)
         entries = [{"seq": r["seq"], "change_type": r["change_type"], "event_id": r["event_id"],
                     "atena_number": r["atena_number"], "changed_at": r["changed_at"],
-                    "record": self._visible(json.loads(r["snapshot"]), actor)} for r in page]
+                    "record": self._visible(orjson.loads(r["snapshot"]), actor)} for r in page]
         return entries, len(rows) > limit
 
     @staticmethod
@@ -214,7 +216,7 @@ class Registry:
         """Refuse a change that leaves a household with more than one head (続柄 02)."""
         rows = conn.execute("SELECT record FROM residents WHERE lg_code=? AND setai_number=? "
                             "AND status='resident'", (lg_code, setai)).fetchall()
-        heads = [r for r in rows if json.loads(r[0])["relationship"]["code"] == "02"]
+        heads = [r for r in rows if orjson.loads(r[0])["relationship"]["code"] == "02"]
         if len(heads) > 1:
             raise Problem(422, "household-head", "A household has one head",
                           f"世帯番号 {setai} already has a head (続柄 02); change the head with "
@@ -271,7 +273,7 @@ class Registry:
             raise Problem(409, "idempotency-key-reused", "Identifier already used",
                           f"{kind} {key!r} was already submitted with a different body; "
                           "use a new identifier for a new request", key=key)
-        return json.loads(row["result"])
+        return orjson.loads(row["result"])
 
     # -- audit -----------------------------------------------------------------------------
 
