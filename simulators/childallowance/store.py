@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simulators.common.storage import Database
+from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -49,7 +49,7 @@ def _loads(text: str | None) -> Any:
 
 
 class AllowanceStore:
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, synchronous: str = DEFAULT_SYNCHRONOUS) -> None:
         self.db = Database(path, SCHEMA, synchronous)
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulators.common.storage import SYNCHRONOUS_MODES
+from simulators.common.storage import DEFAULT_SYNCHRONOUS, SYNCHRONOUS_MODES
 from simulators.common.tls import LocalTls, server_context
 from simulators.common.topology import SimulatorSpec, Topology, load_topology
 
@@ -23,8 +23,8 @@ class Settings:
     topology: Topology
     data_dir: Path
     max_body_bytes: int = MIB
-    # FULL survives power loss; NORMAL survives a killed process (what the container tests do).
-    sqlite_synchronous: str = "FULL"
+    # NORMAL survives a killed or restarted simulator; FULL also a power loss (storage.py).
+    sqlite_synchronous: str = DEFAULT_SYNCHRONOUS
     access_log: bool = True
     extra: dict[str, str] = field(default_factory=dict)
     # The local CA and server certificate (simulators.common.tls); None: no TLS files.
@@ -53,7 +53,7 @@ class Settings:
         if not limit.isdigit() or int(limit) < 1024:
             raise SettingsError(f"MESHCERT_MAX_BODY_BYTES must be a whole number of bytes "
                                 f">= 1024, not {limit!r}")
-        synchronous = env.get("MESHCERT_SQLITE_SYNCHRONOUS", "FULL").upper()
+        synchronous = env.get("MESHCERT_SQLITE_SYNCHRONOUS", DEFAULT_SYNCHRONOUS).upper()
         if synchronous not in SYNCHRONOUS_MODES:
             raise SettingsError(f"MESHCERT_SQLITE_SYNCHRONOUS must be one of "
                                 f"{', '.join(SYNCHRONOUS_MODES)}, not {synchronous!r}")

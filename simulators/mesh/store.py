@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from simulators.common.storage import Database
+from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
 # 番号法施行令 art. 29: the records of provisions (情報提供等の記録) are kept for seven years.
 RETENTION_YEARS = 7
@@ -77,7 +77,7 @@ class MeshStore:
     """The mesh's tables in one SQLite file. Closed at the end of the app's lifespan and opened
     again on next use (an in-process host may run the lifespan more than once)."""
 
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, synchronous: str = DEFAULT_SYNCHRONOUS) -> None:
         self.path = path
         self.synchronous = synchronous
         self._db: Database | None = Database(path, SCHEMA, synchronous)
