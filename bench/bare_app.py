@@ -1,27 +1,43 @@
 """The practical limit of the server stack: bare Starlette routes under the same uvicorn
 settings the simulators use (uvloop, httptools), answering fixed JSON with no authentication
-and no state. Run by bench/simulator_throughput.py and bench/loadgen.py."""
+and no state. Run by bench/simulator_throughput.py and bench/loadgen.py.
+
+With ``MESHCERT_BENCH_RELAY=<base URL>`` the inquiry route instead passes each body on to that
+server's inquiry route and answers with its answer, through the same outgoing clients as the
+mesh (simulators.common.client_pool): the practical limit of one hop, as a mesh inquiry makes.
+"""
 
 from __future__ import annotations
 
+import os
+
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from simulators.common.client_pool import ClientPool, single_connection
 
 RESIDENT = {"atena_number": "0633853568", "setai_number": "0308146774",
             "name": {"surname": "山口", "given_name": "和也"}, "status": "resident"}
 ANSWER = {"record_id": "r", "status": "09", "route": "realtime",
           "items": [{"item_code": "TM00000000000002", "status": "01", "payload": {}}]}
+RELAY = os.environ.get("MESHCERT_BENCH_RELAY", "").rstrip("/")
+clients = ClientPool(single_connection())
 
 
 async def resident(request: Request) -> JSONResponse:
     return JSONResponse(RESIDENT)
 
 
-async def inquiry(request: Request) -> JSONResponse:
-    await request.body()
-    return JSONResponse(ANSWER)
+async def inquiry(request: Request) -> Response:
+    body = await request.body()
+    if not RELAY:
+        return JSONResponse(ANSWER)
+    async with clients.client() as client:
+        answer = await client.post(f"{RELAY}/v1/inquiries", content=body,
+                                   headers={"Content-Type": "application/json"})
+    return Response(answer.content, answer.status_code, media_type="application/json")
 
 
 app = Starlette(routes=[

@@ -10,7 +10,9 @@ Measured in one run, each with ``wrk`` (1 thread, 16 connections, over loopback 
 - **mesh inquiry**: ``POST /v1/inquiries`` through the mesh simulator (符号 conversion,
   legal-basis check, art. 23 records) to the tax provider and back, a new record id each time;
 - **bare Starlette**: the same paths answered with fixed JSON under the same uvicorn settings
-  (uvloop, httptools): the practical limit of the stack;
+  (uvloop, httptools): the practical limit of the stack; for the mesh inquiry also a **bare
+  relay**, a bare route passing the body on to another bare server and answering with its
+  answer (the same outgoing clients as the mesh): the practical limit of one hop;
 - **Prism** (``@stoplight/prism-cli`` from npm, installed into .meshcert/bench-tools/ by
   ``npm install --prefix .meshcert/bench-tools @stoplight/prism-cli``) mocking the same
   canonical contracts (fixtures/specs/): what a user would pick instead.
@@ -40,6 +42,7 @@ from fixtures.population.generator import generate  # noqa: E402
 from meshcert.load_systems import prepared, run_name  # noqa: E402
 from meshcert.runner import free_port, on_free_ports  # noqa: E402
 from simulators.authz.tokens import load_signing_key, mint_access_token  # noqa: E402
+from simulators.common.storage import DEFAULT_SYNCHRONOUS  # noqa: E402
 from simulators.common.topology import load_topology  # noqa: E402
 
 PRISM = ROOT / ".meshcert" / "bench-tools" / "node_modules" / ".bin" / "prism"
@@ -60,9 +63,11 @@ def wait_for(url: str, timeout: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def process(command: list[str], ready_url: str) -> Iterator[None]:
+def process(command: list[str], ready_url: str, env: dict[str, str] | None = None
+            ) -> Iterator[None]:
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {})})
     try:
         wait_for(ready_url)
         yield
@@ -74,12 +79,14 @@ def process(command: list[str], ready_url: str) -> Iterator[None]:
             child.kill()
 
 
-def bare() -> tuple[contextlib.AbstractContextManager[None], int]:
+def bare(relay_to: int | None = None) -> tuple[contextlib.AbstractContextManager[None], int]:
+    """A bare server; with ``relay_to``, one passing inquiries on to the bare server there."""
     port = free_port()
+    relay = {"MESHCERT_BENCH_RELAY": f"http://127.0.0.1:{relay_to}"} if relay_to else {}
     return process([sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host",
                     "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http",
                     "httptools", "--log-level", "warning", "--no-access-log"],
-                   f"http://127.0.0.1:{port}/municipalities/{LG}/residents/1"), port
+                   f"http://127.0.0.1:{port}/municipalities/{LG}/residents/1", relay), port
 
 
 def prism(spec: Path) -> tuple[contextlib.AbstractContextManager[None], int]:
@@ -148,6 +155,11 @@ def bench_mesh(seconds: float, connections: int) -> dict[str, float]:
     with server:
         found["bare"] = float(measure("bare Starlette, same path", f"http://127.0.0.1:{port}",
                                       script, seconds, connections)["rps"])
+        relay, relay_port = bare(relay_to=port)
+        with relay:
+            found["bare relay"] = float(measure(
+                "bare Starlette passing it on to bare Starlette", f"http://127.0.0.1:{relay_port}",
+                script, seconds, connections)["rps"])
     server, port = prism(SPECS / "mesh.openapi.json")
     with server:
         found["prism"] = float(measure("Prism mock of mesh.openapi.json",
@@ -158,31 +170,39 @@ def bench_mesh(seconds: float, connections: int) -> dict[str, float]:
 
 def verdict(name: str, found: dict[str, float]) -> None:
     vs_prism, vs_bare = found["ours"] / found["prism"], found["ours"] / found["bare"]
+    relay = (f"; {found['ours'] / found['bare relay']:.0%} of a bare relay making the same hop"
+             if "bare relay" in found else "")
     print(f"{name}: {vs_prism:.2f}× Prism (goal ≥ 5×: {'met' if vs_prism >= 5 else 'missed'}), "
           f"{vs_bare:.0%} of bare Starlette (goal ≥ 50 %: "
-          f"{'met' if vs_bare >= 0.5 else 'missed'})", flush=True)
+          f"{'met' if vs_bare >= 0.5 else 'missed'}){relay}", flush=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--connections", type=int, default=wrk.CONNECTIONS)
-    parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"), default="FULL",
-                        help="SQLite durability of the simulators: FULL (the default: an fsync "
-                             "per commit, so per audited read) or NORMAL (WAL: survives a "
-                             "crash of the simulator, not of the machine)")
+    parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"),
+                        default=DEFAULT_SYNCHRONOUS,
+                        help="SQLite durability of the simulators: NORMAL (their default; WAL: "
+                             "a commit survives a crash or restart of the simulator, not of the "
+                             "machine) or FULL (also a power loss: an fsync per commit)")
+    parser.add_argument("--only", choices=("registry", "mesh"),
+                        help="measure one of the two (default: both)")
     args = parser.parse_args()
     os.chdir(ROOT)
     os.environ["MESHCERT_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous  # inherited by them
     print(f"wrk -t{wrk.THREADS} -c{args.connections}, {args.seconds:g} s each, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, SQLite synchronous="
           f"{args.sqlite_synchronous}", flush=True)
-    print("resident registry, hot read:")
-    registry = bench_registry(args.seconds, args.connections)
-    print("mesh, single inquiry:")
-    mesh = bench_mesh(args.seconds, args.connections)
-    verdict("registry read", registry)
-    verdict("mesh inquiry", mesh)
+    found: dict[str, dict[str, float]] = {}
+    if args.only in (None, "registry"):
+        print("resident registry, hot read:")
+        found["registry read"] = bench_registry(args.seconds, args.connections)
+    if args.only in (None, "mesh"):
+        print("mesh, single inquiry:")
+        found["mesh inquiry"] = bench_mesh(args.seconds, args.connections)
+    for name, figures in found.items():
+        verdict(name, figures)
     return 0
 
 
