@@ -1,18 +1,23 @@
 """Benchmark (not a test): requests/s of the simulators' hot paths against their peers.
 
-    .venv/bin/python bench/simulator_throughput.py [--seconds 8] [--connections 16]
+    .venv/bin/python bench/simulator_throughput.py [--only registry|mesh] [--rounds 3]
+        [--seconds 5] [--connections 16] [--sqlite-synchronous NORMAL|FULL]
 
-Measured in one run, each with ``wrk`` (1 thread, 16 connections, over loopback HTTP):
+Measured in one run, each with ``wrk`` (1 thread, 16 connections, over loopback HTTP), the
+contenders running side by side and measured in turn, several rounds (medians kept):
 
 - **registry read**: ``GET /municipalities/{lg}/residents/{宛名番号}`` of the resident-registry
-  simulator, with a JWT access token verified on every request (ES256), the record read from
-  SQLite and the read written to the hash-chained audit log;
+  simulator, with a JWT access token checked on every request (ES256; verified once, then
+  remembered until its ``exp``), the record read from SQLite and the read written to the
+  hash-chained audit log, durable (committed) before the answer;
 - **mesh inquiry**: ``POST /v1/inquiries`` through the mesh simulator (符号 conversion,
   legal-basis check, art. 23 records) to the tax provider and back, a new record id each time;
 - **bare Starlette**: the same paths answered with fixed JSON under the same uvicorn settings
   (uvloop, httptools): the practical limit of the stack; for the mesh inquiry also a **bare
   relay**, a bare route passing the body on to another bare server and answering with its
-  answer (the same outgoing clients as the mesh): the practical limit of one hop;
+  answer (the same outgoing clients as the mesh): the practical limit of one hop; for the
+  registry read also **bare state** (bench/bare_state_app.py), a bare route doing only the
+  read's state work with the project's storage: the practical limit with real state;
 - **Prism** (``@stoplight/prism-cli`` from npm, installed into .meshcert/bench-tools/ by
   ``npm install --prefix .meshcert/bench-tools @stoplight/prism-cli``) mocking the same
   canonical contracts (fixtures/specs/): what a user would pick instead.
@@ -26,11 +31,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,11 +87,12 @@ def process(command: list[str], ready_url: str, env: dict[str, str] | None = Non
             child.kill()
 
 
-def bare(relay_to: int | None = None) -> tuple[contextlib.AbstractContextManager[None], int]:
+def bare(relay_to: int | None = None, app: str = "bench.bare_app:app"
+         ) -> tuple[contextlib.AbstractContextManager[None], int]:
     """A bare server; with ``relay_to``, one passing inquiries on to the bare server there."""
     port = free_port()
     relay = {"MESHCERT_BENCH_RELAY": f"http://127.0.0.1:{relay_to}"} if relay_to else {}
-    return process([sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host",
+    return process([sys.executable, "-m", "uvicorn", app, "--host",
                     "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http",
                     "httptools", "--log-level", "warning", "--no-access-log"],
                    f"http://127.0.0.1:{port}/municipalities/{LG}/residents/1", relay), port
@@ -98,13 +107,34 @@ def prism(spec: Path) -> tuple[contextlib.AbstractContextManager[None], int]:
                    f"http://127.0.0.1:{port}/"), port
 
 
-def measure(label: str, url: str, script: str, seconds: float, connections: int
-            ) -> dict[str, object]:
-    wrk.run(url, script, 2, connections=connections)  # warm up: JITs, caches, connections
-    result = wrk.run(url, script, seconds, connections=connections)
-    bad = f", {result['non_2xx']} non-2xx" if result["non_2xx"] else ""
-    print(f"  {label:<44} {result['rps']:>9,.0f} req/s{bad}", flush=True)
-    return {"label": label, **result}
+@dataclass(frozen=True)
+class Contender:
+    key: str  # "ours", "bare", "bare relay", "prism"
+    label: str
+    url: str
+    script: str
+
+
+def compare(contenders: list[Contender], seconds: float, connections: int, rounds: int
+            ) -> dict[str, float]:
+    """Requests/s of each contender, all running side by side, measured in turn ``rounds``
+    times (ours, bare, …, ours, bare, …) so drifts of the machine reach them all alike; the
+    median of each is kept."""
+    for c in contenders:  # warm up: caches, connections, Prism's JIT
+        wrk.run(c.url, c.script, 2, connections=connections)
+    samples: dict[str, list[dict[str, Any]]] = {c.key: [] for c in contenders}
+    for _ in range(rounds):
+        for c in contenders:
+            samples[c.key].append(wrk.run(c.url, c.script, seconds, connections=connections))
+    found: dict[str, float] = {}
+    for c in contenders:
+        rates = sorted(r["rps"] for r in samples[c.key])
+        found[c.key] = statistics.median(rates)
+        bad = sum(r["non_2xx"] for r in samples[c.key])
+        spread = f" ({rates[0]:,.0f}–{rates[-1]:,.0f})" if len(rates) > 1 else ""
+        print(f"  {c.label:<48} {found[c.key]:>9,.0f} req/s{spread}"
+              f"{f', {bad} non-2xx' if bad else ''}", flush=True)
+    return found
 
 
 def registry_paths(count: int = 200) -> list[str]:
@@ -112,11 +142,12 @@ def registry_paths(count: int = 200) -> list[str]:
             for r in generate(LG, count, 1)]
 
 
-def bench_registry(seconds: float, connections: int) -> dict[str, float]:
+def bench_registry(seconds: float, connections: int, rounds: int) -> dict[str, float]:
     """Our registry (embedded topology, plain HTTP, JWT) against bare and Prism."""
     paths = registry_paths()
-    found: dict[str, float] = {}
-    with on_free_ports(EMBEDDED, ["municipal", "authz"], run_name("bench")) as (topo_path, _):
+    with contextlib.ExitStack() as running:
+        topo_path, _ = running.enter_context(
+            on_free_ports(EMBEDDED, ["municipal", "authz"], run_name("bench")))
         topo = load_topology(topo_path)
         base = topo.url("municipal")
         admin = {"Authorization": f"Bearer {topo.admin_token}"}
@@ -128,50 +159,57 @@ def bench_registry(seconds: float, connections: int) -> dict[str, float]:
         token = mint_access_token(load_signing_key(Path(key)), issuer=str(topo.issuer_url()),
                                   audience="urn:meshcert:municipal", subject="bench",
                                   scopes=["registry:read"], lifetime=3600)
-        script = wrk.get_script(paths, {"Authorization": f"Bearer {token}"})
-        found["ours"] = float(measure("registry read (JWT, SQLite, audit log)", base, script,
-                                      seconds, connections)["rps"])
-    server, port = bare()
-    with server:
-        found["bare"] = float(measure("bare Starlette, same path", f"http://127.0.0.1:{port}",
-                                      wrk.get_script(paths, {}), seconds, connections)["rps"])
-    server, port = prism(SPECS / "resident-registry.openapi.json")
-    with server:
-        found["prism"] = float(measure("Prism mock of resident-registry.openapi.json",
-                                       f"http://127.0.0.1:{port}",
-                                       wrk.get_script(paths, {"Authorization": "Bearer x"}),
-                                       seconds, connections)["rps"])
-    return found
+        bare_port = started(running, bare())
+        state_port = started(running, bare(app="bench.bare_state_app:app"))
+        prism_port = started(running, prism(SPECS / "resident-registry.openapi.json"))
+        return compare([
+            Contender("ours", "registry read (JWT, SQLite, audit log)", base,
+                      wrk.get_script(paths, {"Authorization": f"Bearer {token}"})),
+            Contender("bare", "bare Starlette, same path", f"http://127.0.0.1:{bare_port}",
+                      wrk.get_script(paths, {})),
+            Contender("bare state", "bare Starlette doing the read's state work",
+                      f"http://127.0.0.1:{state_port}", wrk.get_script(paths, {})),
+            Contender("prism", "Prism mock of resident-registry.openapi.json",
+                      f"http://127.0.0.1:{prism_port}",
+                      wrk.get_script(paths, {"Authorization": "Bearer x"})),
+        ], seconds, connections, rounds)
 
 
-def bench_mesh(seconds: float, connections: int) -> dict[str, float]:
-    found: dict[str, float] = {}
-    with prepared(MESH, run_name("bench"), duration_s=3600) as system:
+def bench_mesh(seconds: float, connections: int, rounds: int) -> dict[str, float]:
+    with contextlib.ExitStack() as running:
+        system = running.enter_context(prepared(MESH, run_name("bench"), duration_s=3600))
         row = system.data["inquirers"]["tax"]
         script = wrk.inquiry_script(row, row["codes"], system.tokens["tax"])
-        found["ours"] = float(measure("mesh inquiry (→ tax provider, art. 23 records)",
-                                      system.base_url, script, seconds, connections)["rps"])
-    server, port = bare()
-    with server:
-        found["bare"] = float(measure("bare Starlette, same path", f"http://127.0.0.1:{port}",
-                                      script, seconds, connections)["rps"])
-        relay, relay_port = bare(relay_to=port)
-        with relay:
-            found["bare relay"] = float(measure(
-                "bare Starlette passing it on to bare Starlette", f"http://127.0.0.1:{relay_port}",
-                script, seconds, connections)["rps"])
-    server, port = prism(SPECS / "mesh.openapi.json")
-    with server:
-        found["prism"] = float(measure("Prism mock of mesh.openapi.json",
-                                       f"http://127.0.0.1:{port}", script, seconds,
-                                       connections)["rps"])
-    return found
+        bare_port = started(running, bare())
+        relay_port = started(running, bare(relay_to=bare_port))
+        prism_port = started(running, prism(SPECS / "mesh.openapi.json"))
+        return compare([
+            Contender("ours", "mesh inquiry (→ tax provider, art. 23 records)",
+                      system.base_url, script),
+            Contender("bare", "bare Starlette, same path", f"http://127.0.0.1:{bare_port}",
+                      script),
+            Contender("bare relay", "bare Starlette passing it on to bare Starlette",
+                      f"http://127.0.0.1:{relay_port}", script),
+            Contender("prism", "Prism mock of mesh.openapi.json",
+                      f"http://127.0.0.1:{prism_port}", script),
+        ], seconds, connections, rounds)
+
+
+def started(running: contextlib.ExitStack,
+            server: tuple[contextlib.AbstractContextManager[None], int]) -> int:
+    """Start ``server`` for the rest of ``running``; its port."""
+    running.enter_context(server[0])
+    return server[1]
 
 
 def verdict(name: str, found: dict[str, float]) -> None:
     vs_prism, vs_bare = found["ours"] / found["prism"], found["ours"] / found["bare"]
     relay = (f"; {found['ours'] / found['bare relay']:.0%} of a bare relay making the same hop"
              if "bare relay" in found else "")
+    if "bare state" in found:
+        relay = (f"; bare Starlette doing the same state work reaches "
+                 f"{found['bare state'] / found['bare']:.0%} of bare, ours "
+                 f"{found['ours'] / found['bare state']:.0%} of it")
     print(f"{name}: {vs_prism:.2f}× Prism (goal ≥ 5×: {'met' if vs_prism >= 5 else 'missed'}), "
           f"{vs_bare:.0%} of bare Starlette (goal ≥ 50 %: "
           f"{'met' if vs_bare >= 0.5 else 'missed'}){relay}", flush=True)
@@ -179,7 +217,9 @@ def verdict(name: str, found: dict[str, float]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measurements of each contender, taken in turn (median kept)")
     parser.add_argument("--connections", type=int, default=wrk.CONNECTIONS)
     parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"),
                         default=DEFAULT_SYNCHRONOUS,
@@ -191,16 +231,17 @@ def main() -> int:
     args = parser.parse_args()
     os.chdir(ROOT)
     os.environ["MESHCERT_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous  # inherited by them
-    print(f"wrk -t{wrk.THREADS} -c{args.connections}, {args.seconds:g} s each, "
+    print(f"wrk -t{wrk.THREADS} -c{args.connections}, {args.rounds} × {args.seconds:g} s each "
+          "(in turn; medians), "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, SQLite synchronous="
           f"{args.sqlite_synchronous}", flush=True)
     found: dict[str, dict[str, float]] = {}
     if args.only in (None, "registry"):
         print("resident registry, hot read:")
-        found["registry read"] = bench_registry(args.seconds, args.connections)
+        found["registry read"] = bench_registry(args.seconds, args.connections, args.rounds)
     if args.only in (None, "mesh"):
         print("mesh, single inquiry:")
-        found["mesh inquiry"] = bench_mesh(args.seconds, args.connections)
+        found["mesh inquiry"] = bench_mesh(args.seconds, args.connections, args.rounds)
     for name, figures in found.items():
         verdict(name, figures)
     return 0

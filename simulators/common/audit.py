@@ -7,10 +7,11 @@ reordering any entry breaks every hash after it. Chains are kept per scope (one 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+
+import orjson
 
 GENESIS = "0" * 64
 
@@ -45,16 +46,22 @@ class AuditEntry:
     hash: str
 
 
+def canonical(fields: list[object]) -> bytes:
+    """The compact JSON array the hash covers: no spaces, non-ASCII not escaped, UTF-8 —
+    ``json.dumps(fields, ensure_ascii=False, separators=(",", ":"))``, made by orjson (the same
+    bytes for strings, whole numbers, booleans and null; tests/unit/test_audit.py)."""
+    return orjson.dumps(fields)
+
+
 def entry_hash(scope: str, seq: int, at: str, operator: str, action: str, target: str,
                mynumber_accessed: bool, request_id: str | None, prev_hash: str) -> str:
-    canonical = json.dumps(
-        [scope, seq, at, operator, action, target, mynumber_accessed, request_id, prev_hash],
-        ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(
+        [scope, seq, at, operator, action, target, mynumber_accessed, request_id, prev_hash]
+    )).hexdigest()
 
 
 def append(conn: sqlite3.Connection, scope: str, operator: str, action: str, target: str,
-           mynumber_accessed: bool, request_id: str | None) -> AuditEntry:
+           mynumber_accessed: bool, request_id: str | None) -> None:
     """Add an entry inside the caller's transaction (so the log commits with the change)."""
     last = conn.execute("SELECT seq, hash FROM audit_log WHERE scope = ? ORDER BY seq DESC "
                         "LIMIT 1", (scope,)).fetchone()
@@ -65,8 +72,6 @@ def append(conn: sqlite3.Connection, scope: str, operator: str, action: str, tar
     conn.execute("INSERT INTO audit_log VALUES (?,?,?,?,?,?,?,?,?,?)",
                  (scope, seq, at, operator, action, target, int(mynumber_accessed), request_id,
                   prev, digest))
-    return AuditEntry(scope, seq, at, operator, action, target, mynumber_accessed, request_id,
-                      prev, digest)
 
 
 def _entry(row: sqlite3.Row) -> AuditEntry:

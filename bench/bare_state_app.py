@@ -1,0 +1,53 @@
+"""The practical limit with real state in the path: a bare Starlette route doing only the state
+work of the registry's hot read, with the project's own storage — the record read from SQLite
+and the read appended to the hash-chained audit log (simulators.common.audit), group-committed
+and durable before the answer (simulators.common.storage) — and nothing else: no
+authentication, no request id, no access log, no problem details, no contract validation.
+
+Run by bench/simulator_throughput.py under the same uvicorn settings as bench/bare_app.py; it
+seeds the same 200 generated residents into a fresh SQLite file of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fixtures.population.generator import generate
+from simulators.common import audit
+from simulators.common.storage import Database
+
+LG = "131016"
+SCHEMA = audit.AUDIT_SCHEMA + """
+CREATE TABLE IF NOT EXISTS residents (
+    lg_code TEXT NOT NULL, atena_number TEXT NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (lg_code, atena_number));
+"""
+db = Database(Path(tempfile.mkdtemp(prefix="meshcert-bench-")) / "bare-state.sqlite3", SCHEMA)
+with db.transaction() as seeding:
+    seeding.executemany("INSERT INTO residents VALUES (?, ?, ?)",
+                        [(LG, r["atena_number"], json.dumps(r, ensure_ascii=False))
+                         for r in generate(LG, 200, 1)])
+
+
+async def resident(request: Request) -> Response:
+    lg, atena = request.path_params["lg"], request.path_params["atena"]
+    await db.ready()
+    with db.grouped() as durable, db.transaction() as conn:
+        row = conn.execute("SELECT record FROM residents WHERE lg_code=? AND atena_number=?",
+                           (lg, atena)).fetchone()
+        if row is not None:
+            audit.append(conn, lg, "bench", "resident.read", atena, False, None)
+    await durable.wait()
+    if row is None:
+        return Response(b'{"status":404}', 404, media_type="application/problem+json")
+    return Response(row[0], media_type="application/json")
+
+
+app = Starlette(routes=[Route("/municipalities/{lg}/residents/{atena}", resident)])
