@@ -4,13 +4,15 @@ and the read appended to the hash-chained audit log (simulators.common.audit), g
 and durable before the answer (simulators.common.storage) — and nothing else: no
 authentication, no request id, no access log, no problem details, no contract validation.
 
-Run by bench/simulator_throughput.py under the same uvicorn settings as bench/bare_app.py; it
-seeds the same 200 generated residents into a fresh SQLite file of its own.
+Run by bench/simulator_throughput.py under the same uvicorn settings as bench/bare_app.py and
+the simulators' SQLite durability (``MESHCERT_SQLITE_SYNCHRONOUS``); it seeds the same 200
+generated residents into a fresh SQLite file of its own.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from starlette.routing import Route
 
 from fixtures.population.generator import generate
 from simulators.common import audit
-from simulators.common.storage import Database
+from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
 LG = "131016"
 SCHEMA = audit.AUDIT_SCHEMA + """
@@ -29,7 +31,8 @@ CREATE TABLE IF NOT EXISTS residents (
     lg_code TEXT NOT NULL, atena_number TEXT NOT NULL, record TEXT NOT NULL,
     PRIMARY KEY (lg_code, atena_number));
 """
-db = Database(Path(tempfile.mkdtemp(prefix="meshcert-bench-")) / "bare-state.sqlite3", SCHEMA)
+db = Database(Path(tempfile.mkdtemp(prefix="meshcert-bench-")) / "bare-state.sqlite3", SCHEMA,
+              os.environ.get("MESHCERT_SQLITE_SYNCHRONOUS", DEFAULT_SYNCHRONOUS))  # as the sims
 with db.transaction() as seeding:
     seeding.executemany("INSERT INTO residents VALUES (?, ?, ?)",
                         [(LG, r["atena_number"], json.dumps(r, ensure_ascii=False))

@@ -275,7 +275,7 @@ def create_app(settings: Settings) -> FastAPI:
                                  request.path_params["atena_number"])
         _, actor = caller(request, "registry:read", lg_code)
         # The read's audit entry commits with those of the other reads of this loop turn
-        # (one fsync for them all); the answer goes out only once it is durable.
+        # (one commit for them all); the answer goes out only once it is durable.
         await db.ready()
         with db.grouped() as durable:
             record = registry().read_resident(lg_code, atena_number, actor)
