@@ -13,11 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from simulators.common.identifiers import find_my_numbers, generate_juminhyo_code
-from simulators.common.topology import with_absolute_paths
-from tests.integration.test_sim_processes import free_port
+from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow
 MESH_TOPOLOGY = Path(__file__).resolve().parents[2] / "fixtures" / "topologies" / "mesh.yaml"
@@ -30,12 +28,8 @@ def token(data: dict, client: str) -> dict[str, str]:
 
 
 def test_an_inquiry_on_the_copy_path_is_answered_from_the_registered_copy(tmp_path: Path):
-    data = with_absolute_paths(yaml.safe_load(MESH_TOPOLOGY.read_text(encoding="utf-8")),
-                               MESH_TOPOLOGY.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
     topology = tmp_path / "mesh.yaml"
-    topology.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    data = copy_on_free_ports(MESH_TOPOLOGY, topology)
     mesh = f"http://127.0.0.1:{data['simulators']['mesh']['port']}"
     jlis = f"http://127.0.0.1:{data['simulators']['jlis']['port']}"
 

@@ -11,15 +11,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from meshcert.runner import free_port
 from simulators.common.identifiers import generate_juminhyo_code
 from simulators.common.tls import LocalTls, client_certificate, client_context
-from simulators.common.topology import with_absolute_paths
+from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -37,15 +36,15 @@ class Running:
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     folder = tmp_path_factory.mktemp("mtls")
-    data = with_absolute_paths(yaml.safe_load(MESH.read_text(encoding="utf-8")), MESH.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
-    data["simulators"]["mesh"].update(tls=True, mtls=True)
-    for inst in data["institutions"]:
-        if inst["code"] == CHILD:
-            inst["mtls"] = True
+
+    def with_mtls(data: dict[str, Any]) -> None:
+        data["simulators"]["mesh"].update(tls=True, mtls=True)
+        for inst in data["institutions"]:
+            if inst["code"] == CHILD:
+                inst["mtls"] = True
+
     topology = folder / "mesh.yaml"
-    topology.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    data = copy_on_free_ports(MESH, topology, with_mtls)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "meshcert.cli", "sim", *args, "--topology",

@@ -12,12 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from simulators.common.identifiers import find_my_numbers, generate_juminhyo_code
-from simulators.common.topology import with_absolute_paths
 from tests.integration.test_mesh_copy_path import MESH_TOPOLOGY, token
-from tests.integration.test_sim_processes import free_port
+from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow
 TAX_ITEM = "TM00000000000002"
@@ -25,12 +23,8 @@ CHILD_PROC = "JT01010000000214"
 
 
 def test_a_real_time_inquiry_is_answered_by_the_tax_system(tmp_path: Path):
-    data = with_absolute_paths(yaml.safe_load(MESH_TOPOLOGY.read_text(encoding="utf-8")),
-                               MESH_TOPOLOGY.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
     topology = tmp_path / "mesh.yaml"
-    topology.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    data = copy_on_free_ports(MESH_TOPOLOGY, topology)
     mesh = f"http://127.0.0.1:{data['simulators']['mesh']['port']}"
     tax = f"http://127.0.0.1:{data['simulators']['tax']['port']}"
     admin = {"Authorization": f"Bearer {data['admin_token']}"}

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from meshcert.runner import free_port
 from simulators.common.identifiers import find_my_numbers
-from simulators.common.topology import with_absolute_paths
 from suites.resident_registry.builders import ADDRESS, move_in, movement, person
+from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow
 MESH_TOPOLOGY = Path(__file__).resolve().parents[2] / "fixtures" / "topologies" / "mesh.yaml"
@@ -29,12 +27,8 @@ DELAY_S = 2
 
 
 def test_synced_copies_answer_mesh_inquiries_and_lag_behind_the_registry(tmp_path: Path):
-    data = with_absolute_paths(yaml.safe_load(MESH_TOPOLOGY.read_text(encoding="utf-8")),
-                               MESH_TOPOLOGY.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
     topology = tmp_path / "mesh.yaml"
-    topology.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    data = copy_on_free_ports(MESH_TOPOLOGY, topology)
     url = {name: f"http://127.0.0.1:{spec['port']}" for name, spec in data["simulators"].items()}
     tokens = {c["id"]: {"Authorization": f"Bearer {c['token']}"} for c in data["clients"]
               if "token" in c}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from simulators.common.topology import DEFAULT_TOPOLOGY, with_absolute_paths
+from simulators.common.topology import DEFAULT_TOPOLOGY
 from tests.conftest import access_entries
+from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +39,6 @@ class Mesh:
         return int((self.run_dir / "municipal.pid").read_text().strip())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -58,13 +51,9 @@ def alive(pid: int) -> bool:
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[Mesh]:
     # A copy elsewhere: key paths made absolute, every simulator on a free port.
-    data = with_absolute_paths(yaml.safe_load(DEFAULT_TOPOLOGY.read_text(encoding="utf-8")),
-                               DEFAULT_TOPOLOGY.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
-    port = data["simulators"]["municipal"]["port"]
     topology = tmp_path / "topology.yaml"
-    topology.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    data = copy_on_free_ports(DEFAULT_TOPOLOGY, topology)
+    port = data["simulators"]["municipal"]["port"]
     clerk = next(c["token"] for c in data["clients"] if "registry:write" in c["roles"])
     mesh = Mesh(topology, tmp_path / "run", f"http://127.0.0.1:{port}", clerk)
     yield mesh

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from simulators.authz import tokens
 from simulators.common.tls import LocalTls, client_context
-from simulators.common.topology import with_absolute_paths
+from tests.integration.topologies import copy_on_free_ports
 from tests.tokens import MUNICIPAL_AUDIENCE, client_key
 
 pytestmark = pytest.mark.slow
@@ -45,21 +44,11 @@ class Mesh:
         return LocalTls(self.run_dir / "tls").ca_cert
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     folder = tmp_path_factory.mktemp("certify")
-    data = with_absolute_paths(yaml.safe_load(CERTIFY.read_text(encoding="utf-8")),
-                               CERTIFY.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
     topology = folder / "certify.yaml"
-    topology.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    data = copy_on_free_ports(CERTIFY, topology)
     ports = {name: spec["port"] for name, spec in data["simulators"].items()}
     mesh = Mesh(topology, folder / "run", f"https://127.0.0.1:{ports['municipal']}",
                 f"https://127.0.0.1:{ports['authz']}", ports["municipal"])
