@@ -33,6 +33,7 @@ from meshcert.console import (
     shown,
     start_simulators,
     topology_or_fail,
+    uptime,
 )
 from meshcert.containers_command import Backend, BackendOption, ImageOption, image_app
 from meshcert.demo import demo
@@ -171,14 +172,6 @@ def sim_down(topology: TopologyOption = None, run_dir: RunDirOption = None,
         out.print(f"{item.name} (pid {item.pid}): {words[item.outcome]}")
 
 
-def _uptime(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 @sim_app.command("status")
 def sim_status(topology: TopologyOption = None, run_dir: RunDirOption = None,
                backend: BackendOption = Backend.process) -> None:
@@ -203,7 +196,7 @@ def sim_status(topology: TopologyOption = None, run_dir: RunDirOption = None,
     for row in rows:
         health = "[green]healthy[/green]" if row.healthy else f"[red]{escape(row.health)}[/red]"
         pid = str(row.pid) if row.alive else ("started elsewhere" if row.healthy else "—")
-        table.add_row(row.name, row.url, pid, health, _uptime(row.uptime_s))
+        table.add_row(row.name, row.url, pid, health, uptime(row.uptime_s))
     out.print(table)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)

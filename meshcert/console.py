@@ -89,6 +89,15 @@ def start_simulators(topology_path: Path, run_dir: Path, names: list[str] | None
         fail(str(exc), code=1)
 
 
+def uptime(seconds: float | None) -> str:
+    """How long a simulator has run, for the status tables ("—" when unknown)."""
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 def check_municipality(code: str) -> str:
     """The municipality's name, or UserError saying what is wrong with the code."""
     if not is_valid_local_government_code(code):

@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from meshcert import image_names, processes
-from meshcert.console import err, fail, out, shown
+from meshcert.console import err, fail, out, shown, uptime
 from simulators.common.topology import Topology, TopologyError
 
 
@@ -107,14 +107,6 @@ def down(topology: Topology, run_dir: Path, volumes: bool) -> None:
                   "--volumes)")
 
 
-def _uptime(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def status(topology: Topology, run_dir: Path) -> None:
     from meshcert import containers
 
@@ -129,7 +121,7 @@ def status(topology: Topology, run_dir: Path) -> None:
     for row in rows:
         health = "[green]healthy[/green]" if row.healthy else f"[red]{escape(row.health)}[/red]"
         table.add_row(row.name, row.url, row.container, row.state, row.engine_health, health,
-                      _uptime(row.uptime_s))
+                      uptime(row.uptime_s))
     out.print(table)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
