@@ -26,6 +26,7 @@ from meshcert.targets import ProviderSettings
 from simulators.common.faults import RUN_HEADER
 from simulators.mesh.codes import CodeDeriver
 from simulators.mesh.provider_api import PROVISIONS_PATH
+from suites.paging import cursor_pages
 
 # 児童手当 (child allowance): the procedure of the legal-basis table that asks for
 # individual-resident-tax information. The provider answers whatever procedure the mesh
@@ -133,18 +134,8 @@ class Mesh:
 
     def records_after(self, after: int) -> list[dict[str, Any]]:
         """The provider's art. 23 records after cursor ``after``, following next_after."""
-        records: list[dict[str, Any]] = []
-        for _ in range(10_000):
-            response = self.client.get(RECORDS_PATH, params={"after": after, "limit": 1000})
-            assert response.status_code == 200, (
-                f"exporting the provision records after {after} gave {response.status_code}: "
-                f"{response.text[:400]}")
-            page = response.json()
-            records += page["records"]
-            after = page["next_after"]
-            if not page["has_more"]:
-                return records
-        raise AssertionError(f"{RECORDS_PATH} never reported has_more=false")
+        return [r for page in cursor_pages(self.client, RECORDS_PATH, after)
+                for r in page["records"]]
 
     def records_end(self) -> int:
         """The cursor after the provider's last art. 23 record."""

@@ -26,12 +26,14 @@ from meshcert.evidence import Recorder
 from meshcert.harness import Harness
 from meshcert.targets import Target
 from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
+from suites.paging import cursor_pages
 
 PROCEDURE = "JT01010000000214"   # 児童手当
 TAX_ITEM = "TM00000000000002"    # 地方税関係情報
 TAX_PROVIDER = "chiyoda-resident-tax"
 TERMINAL = ("decided", "certificate-requested", "inquiry-failed")
 AUDIT_ROLE = "mesh:audit"
+RECORDS = "/v1/provision-records"  # art. 23 records: the mesh's, and the inquirer's own
 JST = timezone(timedelta(hours=9))
 FIGURES = {"tax_year": 2025, "taxable_income": 4_150_000, "income_levy": 415_000,
            "per_capita_levy": 5_000, "dependants": 2}
@@ -135,7 +137,7 @@ class Mesh:
         code = client.post("/v1/codes", json={"juminhyo_code": person.juminhyo_code},
                            headers=self.auditor)
         assert code.status_code in (200, 201), f"the auditor's 符号: {code.text[:300]}"
-        answer = client.get("/v1/provision-records", params={"code": code.json()["code"]},
+        answer = client.get(RECORDS, params={"code": code.json()["code"]},
                             headers=self.auditor)
         assert answer.status_code == 200, f"the mesh's records: {answer.text[:300]}"
         return [r for r in answer.json()["records"] if r["inquirer"] == self.institution]
@@ -242,26 +244,11 @@ class Inquirer:
         return views
 
     def last_record_seq(self) -> int:
-        after = 0
-        while True:
-            page = self.poller.get("/v1/provision-records", params={"after": after,
-                                                                   "limit": 1000}).json()
-            after = page["next_after"]
-            if not page["has_more"]:
-                return int(after)
+        *_, last = cursor_pages(self.poller, RECORDS, 0)
+        return int(last["next_after"])
 
     def records_after(self, after: int) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        while True:
-            answer = self.api.get("/v1/provision-records", params={"after": after,
-                                                                  "limit": 1000})
-            assert answer.status_code == 200, (
-                f"the inquirer's own records: {answer.status_code} {answer.text[:300]}")
-            page = answer.json()
-            records += page["records"]
-            after = page["next_after"]
-            if not page["has_more"]:
-                return records
+        return [r for page in cursor_pages(self.api, RECORDS, after) for r in page["records"]]
 
 
 # -- fixtures ---------------------------------------------------------------------------------
