@@ -36,7 +36,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class HotRoute:
-    """``GET``-like requests whose path fully matches ``pattern`` (its named groups become the
+    """Requests of ``method`` whose path fully matches ``pattern`` (its named groups become the
     path parameters) go to ``endpoint``."""
 
     method: str

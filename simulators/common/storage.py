@@ -60,11 +60,11 @@ class Durable:
             if self._done is None:
                 self._done = group.loop.create_future()
 
-    def _settled(self, group: _Group, error: BaseException | None) -> None:
+    def _settled(self, error: BaseException | None) -> None:
         self._error = self._error or error
         if self._done is None or self._done.done():
             return  # cancelled: nobody is waiting
-        if all(g.committed for g in self.groups):
+        if all(g.done.is_set() for g in self.groups):
             if self._error is None:
                 self._done.set_result(None)
             else:
@@ -78,12 +78,16 @@ class _Group:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.members: list[Durable] = []
-        self.committed = False  # settled, one way or the other
         self.sealed = False  # handed to the committer: nobody joins it any more
-        self._done = asyncio.Event()  # for ready(): set once settled
+        self.done = asyncio.Event()  # set once committed, or once the commit failed
 
-    async def settled(self) -> None:
-        await self._done.wait()
+    def settle(self, error: BaseException | None) -> None:
+        """Tell the members how the commit went (on the group's loop)."""
+        if self.done.is_set():
+            return
+        self.done.set()
+        for member in self.members:
+            member._settled(error)
 
 
 _GROUPED: contextvars.ContextVar[Durable | None] = contextvars.ContextVar(
@@ -91,22 +95,16 @@ _GROUPED: contextvars.ContextVar[Durable | None] = contextvars.ContextVar(
 
 
 def _settle(group: _Group, error: BaseException | None) -> None:
-    def settle() -> None:
-        if group.committed:
-            return
-        group.committed = True
-        group._done.set()
-        for member in group.members:
-            member._settled(group, error)
+    """:meth:`_Group.settle` on the group's loop, from whichever thread committed it."""
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
     if running is group.loop:
-        settle()
+        group.settle(error)
     else:
         with suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-            group.loop.call_soon_threadsafe(settle)
+            group.loop.call_soon_threadsafe(group.settle, error)
 
 
 class Database:
@@ -183,7 +181,7 @@ class Database:
         """Wait until no batch is being committed (the next one then forms at once)."""
         group = self._group
         if group is not None and group.sealed:
-            await group.settled()  # its own members get an error, if any
+            await group.done.wait()  # its own members get an error, if any
 
     def _seal(self, group: _Group) -> None:
         """End of the loop turn that opened ``group``: commit it in the committer thread."""
