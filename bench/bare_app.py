@@ -3,27 +3,30 @@ settings the simulators use (uvloop, httptools), answering fixed JSON with no au
 and no state. Run by bench/simulator_throughput.py and bench/loadgen.py.
 
 With ``MESHCERT_BENCH_RELAY=<base URL>`` the inquiry route instead passes each body on to that
-server's inquiry route and answers with its answer, through the same outgoing clients as the
-mesh (simulators.common.client_pool): the practical limit of one hop, as a mesh inquiry makes.
+server's inquiry route and answers with its answer, through the same outgoing transport as the
+mesh (simulators.common.http1_transport, called directly as the mesh does): the practical limit
+of one hop, as a mesh inquiry makes.
 """
 
 from __future__ import annotations
 
 import os
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulators.common.client_pool import ClientPool, single_connection
+from simulators.common.http1_transport import Http1Transport
 
 RESIDENT = {"atena_number": "0633853568", "setai_number": "0308146774",
             "name": {"surname": "山口", "given_name": "和也"}, "status": "resident"}
 ANSWER = {"record_id": "r", "status": "09", "route": "realtime",
           "items": [{"item_code": "TM00000000000002", "status": "01", "payload": {}}]}
 RELAY = os.environ.get("MESHCERT_BENCH_RELAY", "").rstrip("/")
-clients = ClientPool(single_connection())
+TIMEOUT = httpx.Timeout(10.0).as_dict()
+hop = Http1Transport()
 
 
 async def resident(request: Request) -> JSONResponse:
@@ -34,9 +37,9 @@ async def inquiry(request: Request) -> Response:
     body = await request.body()
     if not RELAY:
         return JSONResponse(ANSWER)
-    async with clients.client() as client:
-        answer = await client.post(f"{RELAY}/v1/inquiries", content=body,
-                                   headers={"Content-Type": "application/json"})
+    answer = await hop.handle_async_request(httpx.Request(
+        "POST", f"{RELAY}/v1/inquiries", content=body,
+        headers={"Content-Type": "application/json"}, extensions={"timeout": TIMEOUT}))
     return Response(answer.content, answer.status_code, media_type="application/json")
 
 

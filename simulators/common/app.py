@@ -25,17 +25,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulators.common import access_log, faults
 from simulators.common.auth import Authenticator
 from simulators.common.hot_routes import HotRoutes
+from simulators.common.http import is_json_media_type
 from simulators.common.problems import Problem, standard_problem
 from simulators.common.settings import Settings
 
 HARNESS_VERSION = "0.1.0"
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-
-
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
 
 
 def _is_form(content_type: str) -> bool:
@@ -154,7 +150,7 @@ class EdgeMiddleware:
             if body and not _is_form(content_type):
                 return standard_problem(415, f"request bodies here must be {FORM_MEDIA_TYPE}",
                                         accepted=[FORM_MEDIA_TYPE])
-        elif body and not _is_json(content_type):
+        elif body and not is_json_media_type(content_type):
             return standard_problem(415, "request bodies must be application/json",
                                     accepted=["application/json"])
         return replayed(body, receive)
@@ -253,7 +249,8 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        log=settings.access_log, form_paths=frozenset(form_paths))
     app.state.hot_routes = []
-    app.hot = HotRoutes(app.state.hot_routes, plans, settings.access_log)
+    app.hot = HotRoutes(app.state.hot_routes, plans, settings.access_log,
+                      settings.max_body_bytes)
     app.stack_size = len(app.user_middleware)
 
     @app.get("/health", tags=["health"], summary="Liveness and identity of this simulator",

@@ -13,6 +13,7 @@ simulators' own records are durable). Bodies are kept up to :data:`MAX_BODY_CHAR
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import deque
@@ -80,8 +81,8 @@ class ExchangeLog:
                 and (path_prefix is None or e.path.startswith(path_prefix))][:limit]
 
 
-def _text(chunks: list[bytes]) -> str:
-    return b"".join(chunks).decode("utf-8", errors="replace")[:MAX_BODY_CHARS]
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")[:MAX_BODY_CHARS]
 
 
 class CaptureMiddleware:
@@ -119,12 +120,18 @@ class CaptureMiddleware:
         try:
             await self.app(scope, receive_kept, send_kept)
         finally:
-            self.log.add(at=arrived.isoformat(timespec="microseconds"),
-                         client_id=client_id_of(scope), method=scope["method"], path=path,
-                         query=scope.get("query_string", b"").decode("latin-1"),
-                         status=status[0] if status else None, request_body=_text(request),
-                         response_body=_text(response),
-                         duration_ms=round((time.perf_counter() - started) * 1000, 3))
+            keep(self.log, scope, arrived, started, status[0] if status else None,
+                 b"".join(request), b"".join(response))
+
+
+def keep(log: ExchangeLog, scope: Scope, arrived: datetime, started: float,
+         status: int | None, request_body: bytes, response_body: bytes) -> None:
+    """Add one exchange to ``log`` (``started``: time.perf_counter() at arrival)."""
+    log.add(at=arrived.isoformat(timespec="microseconds"), client_id=client_id_of(scope),
+            method=scope["method"], path=scope.get("path", ""),
+            query=scope.get("query_string", b"").decode("latin-1"), status=status,
+            request_body=_text(request_body), response_body=_text(response_body),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3))
 
 
 def install(app: FastAPI) -> None:
@@ -151,3 +158,8 @@ def install(app: FastAPI) -> None:
         return Response(out.model_dump_json(), media_type="application/json")
 
     app.add_middleware(CaptureMiddleware, log=log)
+    hot = getattr(app, "hot", None)
+    if hot is not None:
+        # The app's hot routes skip the middleware stack: they report their exchanges here.
+        hot.observers.append(functools.partial(keep, log))
+        app.stack_size = len(app.user_middleware)  # type: ignore[attr-defined]

@@ -10,8 +10,14 @@ handler answers it), a 500 problem for anything else.
 
 It steps aside, and the request takes the whole stack, whenever a fault plan is active (so
 injected faults apply to it as to every request) or the request is not exactly the route's:
-another method, or a path outside the route's pattern. The documented route of the same path
-stays in the app, so the contract and every answer outside the hot one are unchanged.
+another method, or a path outside the route's pattern — and, for a request with a body, unless
+it declares a JSON media type and a ``Content-Length`` within the app's body limit (the edge's
+415 and 413 answers stay the edge's). The documented route of the same path stays in the app,
+so the contract and every answer outside the hot one are unchanged.
+
+A middleware that watches exchanges (the exchange capture) registers an :data:`Observer`
+instead of being skipped: each hot exchange is reported to it, as the middleware would have
+seen it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette._utils import get_route_path
@@ -29,9 +36,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from simulators.common import access_log
+from simulators.common.http import is_json_media_type
 from simulators.common.problems import Problem, standard_problem
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# (scope, arrived, started, status, request body, response body) of one hot exchange;
+# ``started`` is time.perf_counter() at arrival.
+Observer = Callable[[Scope, datetime, float, int, bytes, bytes], None]
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass(frozen=True)
@@ -50,10 +62,13 @@ class HotRoutes:
     ``routes`` and ``plans`` are the app's live collections: routes added and fault plans set
     after the app is built count from the next request on."""
 
-    def __init__(self, routes: list[HotRoute], plans: Mapping[str, Any], log: bool) -> None:
+    def __init__(self, routes: list[HotRoute], plans: Mapping[str, Any], log: bool,
+                 max_body_bytes: int) -> None:
         self.routes = routes
         self.plans = plans
         self.log = log
+        self.max_body_bytes = max_body_bytes
+        self.observers: list[Observer] = []
 
     def match(self, scope: Scope) -> tuple[HotRoute, dict[str, str]] | None:
         """The route that takes this request and its path parameters; None: the full stack."""
@@ -61,13 +76,27 @@ class HotRoutes:
             for route in self.routes:
                 if scope["method"] == route.method:
                     found = route.pattern.fullmatch(get_route_path(scope))
-                    if found is not None:
+                    if found is not None and (route.method not in _BODY_METHODS
+                                              or self._plain_json(scope)):
                         return route, found.groupdict()
         return None
+
+    def _plain_json(self, scope: Scope) -> bool:
+        """A body the edge would pass as it is: JSON, its length declared and within limit."""
+        length = media = b""
+        for name, value in scope["headers"]:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                length = value
+            elif lowered == b"content-type":
+                media = value
+        return (length.isdigit() and int(length) <= self.max_body_bytes
+                and is_json_media_type(media.decode("latin-1")))
 
     async def serve(self, route: HotRoute, params: dict[str, str], scope: Scope,
                      receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        arrived = datetime.now(UTC) if self.observers else None
         given = b""
         for name, value in scope["headers"]:
             if name.lower() == b"x-request-id":
@@ -77,9 +106,10 @@ class HotRoutes:
         state["request_id"] = request_id
         scope["path_params"] = params
         status = 500
+        request = Request(scope, receive)
         try:
             try:
-                response = await route.endpoint(Request(scope, receive))
+                response = await route.endpoint(request)
             except Problem as problem:
                 response = problem.response(scope["path"], request_id)
             except Exception as exc:
@@ -92,6 +122,10 @@ class HotRoutes:
                         "headers": [*response.raw_headers,
                                     (b"x-request-id", request_id.encode("ascii"))]})
             await send({"type": "http.response.body", "body": response.body})
+            if arrived is not None:
+                body = await request.body()  # read already, unless the endpoint refused early
+                for observe in self.observers:
+                    observe(scope, arrived, started, status, body, response.body)
         finally:
             if self.log:
                 access_log.write(scope["method"], scope["path"], request_id, status, started,

@@ -20,6 +20,13 @@ from starlette.responses import Response
 
 from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
 
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type (RFC 6839), parameters ignored."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -3,12 +3,13 @@ bulk-inquiry jobs with their per-row state (a restart resumes the unfinished one
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
@@ -97,6 +98,8 @@ class MeshStore:
 
     def ensure_code(self, institution: str, code: str, person_key: str, now: str) -> bool:
         """Keep (institution, code) → person key; True when newly issued."""
+        if self.person_of(institution, code) is not None:
+            return False  # kept already: no write transaction (most calls, on every inquiry)
         with self.db.transaction() as conn:
             cur = conn.execute("INSERT OR IGNORE INTO codes VALUES (?, ?, ?, ?)",
                                (institution, code, person_key, now))
@@ -124,7 +127,7 @@ class MeshStore:
                 return "new", None
             if row["state"] != "done" or row["body_sha256"] != body_sha256:
                 return "duplicate", None
-            answer = json.loads(row["response"])
+            answer = orjson.loads(row["response"])
             if str(answer.get("type", "")).endswith(RETRYABLE_FAILURES):
                 conn.execute("UPDATE inquiries SET state = 'processing', status = NULL, "
                              "response = NULL WHERE inquirer = ? AND record_id = ?",
@@ -141,7 +144,7 @@ class MeshStore:
                 self._insert_record(conn, **fields)
             conn.execute("UPDATE inquiries SET state = 'done', status = ?, response = ? "
                          "WHERE inquirer = ? AND record_id = ?",
-                         (status, json.dumps(body, ensure_ascii=False), inquirer, record_id))
+                         (status, orjson.dumps(body).decode(), inquirer, record_id))
 
     # -- bulk-inquiry jobs ----------------------------------------------------------------------
 
@@ -157,7 +160,7 @@ class MeshStore:
                 [(job_id, n, record_id, body,
                   "failed" if n in refused else "pending",
                   refused[n][0] if n in refused else None,
-                  json.dumps(refused[n][1], ensure_ascii=False) if n in refused else None)
+                  orjson.dumps(refused[n][1]).decode() if n in refused else None)
                  for n, (record_id, body) in enumerate(rows, start=1)])
 
     def job(self, job_id: str) -> dict[str, Any] | None:
@@ -199,7 +202,7 @@ class MeshStore:
                                (inquirer, record_id)).fetchone()
             if claimed and row is not None:
                 if row["state"] == "done":
-                    return "replay", (int(row["status"]), json.loads(row["response"]))
+                    return "replay", (int(row["status"]), orjson.loads(row["response"]))
                 return "new", None
             if row is not None:
                 return "duplicate", None
@@ -214,7 +217,7 @@ class MeshStore:
                    records: Iterable[dict[str, Any]] = ()) -> None:
         """Finish a bulk row, and its inquiry (``record_id``) and art. 23 ``records``, in the
         same transaction."""
-        text = json.dumps(body, ensure_ascii=False)
+        text = orjson.dumps(body).decode()
         with self.db.transaction() as conn:
             for fields in records:
                 self._insert_record(conn, **fields)
@@ -231,7 +234,7 @@ class MeshStore:
                              "ORDER BY row_no LIMIT ?", (job_id, after, limit))
         return [{"row": r["row_no"], "record_id": r["record_id"], "state": r["state"],
                  "status": r["status"],
-                 "response": json.loads(r["response"]) if r["response"] else None}
+                 "response": orjson.loads(r["response"]) if r["response"] else None}
                 for r in rows]
 
     # -- art. 23 provision records -------------------------------------------------------------
@@ -255,7 +258,7 @@ class MeshStore:
                 "INSERT INTO provision_records (record_id, inquirer, provider, procedure_code, "
                 "item_codes, person_key, requested_at, provided_at, outcome, non_disclosure) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record_id, inquirer, provider, procedure_code, json.dumps(item_codes),
+                (record_id, inquirer, provider, procedure_code, orjson.dumps(item_codes).decode(),
                  person_key, requested_at, provided_at, outcome, int(non_disclosure)))
 
     def purge_expired(self, now: datetime) -> int:
@@ -277,6 +280,6 @@ class MeshStore:
                              + "ORDER BY seq", (person_key,))
         return [{"seq": r["seq"], "record_id": r["record_id"], "inquirer": r["inquirer"],
                  "provider": r["provider"], "procedure_code": r["procedure_code"],
-                 "item_codes": json.loads(r["item_codes"]), "requested_at": r["requested_at"],
+                 "item_codes": orjson.loads(r["item_codes"]), "requested_at": r["requested_at"],
                  "provided_at": r["provided_at"], "outcome": r["outcome"],
                  "non_disclosure": bool(r["non_disclosure"])} for r in rows]

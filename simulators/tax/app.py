@@ -17,6 +17,7 @@ record id is refused (``duplicate-record-id``, 409).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from starlette.responses import Response
 
 from simulators.common.app import build_app
 from simulators.common.auth import ADMIN_ROLE, Caller, require
+from simulators.common.hot_routes import HotRoute
 from simulators.common.http import (
     body_doc,
     install_openapi,
@@ -197,6 +199,9 @@ def create_app(settings: Settings) -> FastAPI:
             assert again is not None
             return replayed_or_refused(body.record_id, digest, again)
         return _json(ProvisionResponse, answer)
+
+    # Every inquiry the mesh routes here is one of these: a hot route (hot_routes.py).
+    app.state.hot_routes.append(HotRoute("POST", re.compile(r"/v1/provisions"), post_provision))
 
     def replayed_or_refused(record_id: str, digest: str,
                             earlier: tuple[str, dict[str, Any]]) -> Response:

@@ -12,47 +12,18 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.requests import Request
-from starlette.responses import Response
 
 from simulators.common import access_log
-from simulators.common.hot_routes import HotRoute
 from simulators.common.settings import Settings
 from simulators.registry import create_app
 from suites.resident_registry.builders import LG, move_in
+from tests.api.hot_support import comparable, counting
 from tests.conftest import access_entries, bearer
 from tests.tokens import access_token, bearer_jwt
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
-
-VOLATILE = {"x-request-id", "date", "content-length"}
-
-
-def comparable(response: Any) -> tuple[int, dict[str, str], Any]:
-    headers = {k: v for k, v in response.headers.items() if k not in VOLATILE}
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
-    if isinstance(body, dict):
-        body.pop("request_id", None)
-    return response.status_code, headers, body
-
-
-def counting(app: Any) -> list[str]:
-    """Wrap the app's hot route so the paths it serves are listed (proof it took them)."""
-    route = app.state.hot_routes[0]
-    served: list[str] = []
-
-    async def endpoint(request: Request) -> Response:
-        served.append(request.url.path)
-        return await route.endpoint(request)
-
-    app.state.hot_routes[0] = HotRoute(route.method, route.pattern, endpoint)
-    return served
-
 
 def requests(topology: Any, atena: str) -> list[tuple[str, str, dict[str, str]]]:
     path = f"/municipalities/{LG}/residents/{atena}"

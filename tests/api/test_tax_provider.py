@@ -199,3 +199,36 @@ def test_the_mesh_routes_a_real_time_inquiry_to_the_tax_system(tmp_path: Path):
     assert answer.json()["route"] == "realtime"
     assert answer.json()["items"][0]["payload"]["income_levy"] == 320_000
     assert not find_my_numbers(answer.text)
+
+
+def test_the_hot_provision_answers_as_the_documented_route(tmp_path: Path):
+    """POST /v1/provisions is a hot route (simulators.common.hot_routes): every kind of
+    request is answered as the documented route answers it."""
+    from tests.api.hot_support import comparable, counting
+
+    answers = []
+    for hot in (True, False):
+        app = tax_app(tmp_path / str(hot), mesh=mesh_app(tmp_path / f"mesh-{hot}"))
+        served = counting(app) if hot else []
+        if not hot:
+            app.state.hot_routes.clear()
+        with client_for(app) as client:
+            codes = client.post("/v1/admin/seed", headers=ADMIN, json={"seed": 3, "rows": [
+                {"juminhyo_code": person(1), "figures": FIGURES}]}).json()["codes"]
+            asked = provision(codes[0], record_id="hot-1")
+            answers.append([comparable(client.post("/v1/provisions", **request)) for request in [
+                {"json": asked, "headers": MESH},
+                {"json": asked, "headers": MESH},                                   # replay
+                {"json": {**asked, "item_code": RESIDENT_ITEM}, "headers": MESH},   # duplicate
+                {"json": provision("Z" * len(codes[0]), record_id="hot-2"), "headers": MESH},
+                {"json": provision(codes[0], RESIDENT_ITEM, "hot-3"), "headers": MESH},
+                {"json": {"record_id": "hot-4"}, "headers": MESH},
+                {"json": provision(codes[0], record_id="hot-5"), "headers": AUDITOR},
+                {"json": provision(codes[0], record_id="hot-6"), "headers": {}},
+                {"content": b"{", "headers": {**MESH, "Content-Type": "application/json"}},
+                {"content": b"x", "headers": {**MESH, "Content-Type": "text/plain"}},
+            ]])
+        if hot:
+            assert len(served) == 9, served  # all but the text/plain body (the edge's 415)
+    assert answers[0] == answers[1]
+    assert [a[0] for a in answers[0]] == [200, 200, 409, 200, 200, 422, 403, 401, 400, 415]
