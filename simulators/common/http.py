@@ -9,9 +9,9 @@ every date string; so routes take bodies through :func:`json_body` and document 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
@@ -26,6 +26,11 @@ def is_json_media_type(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
 
+
+# orjson serialising as json.dumps(..., default=str) would: datetimes and dataclasses through
+# str(), non-string keys as strings.
+_AS_JSON_DUMPS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_NON_STR_KEYS)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -108,7 +113,7 @@ def validated_response(model: type[BaseModel], content: dict[str, Any], status: 
     """Send ``content`` as JSON after validating it against the documented response model, so
     a simulator can never answer outside its own contract. ``exclude_unset`` leaves out fields
     the content does not have (a My Number the caller may not see) instead of sending null."""
-    checked = model.model_validate_json(json.dumps(content, ensure_ascii=False, default=str))
+    checked = model.model_validate_json(orjson.dumps(content, default=str, option=_AS_JSON_DUMPS))
     return Response(checked.model_dump_json(exclude_unset=exclude_unset), status,
                     media_type="application/json")
 

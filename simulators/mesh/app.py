@@ -327,11 +327,12 @@ def create_app(settings: Settings) -> FastAPI:
         check, convert, route, record, and keep the outcome (status, result or problem body).
         A bulk row never replays another inquiry's answer: an used record id is refused."""
         requested = app.state.clock()
+        requested_at = _iso(requested)
         if row is None:
-            kind, earlier = store().reserve(inst.code, body.record_id, digest, _iso(requested))
+            kind, earlier = store().reserve(inst.code, body.record_id, digest, requested_at)
         else:
             kind, earlier = store().claim_row(*row, inst.code, body.record_id, digest,
-                                              _iso(requested))
+                                              requested_at)
         if kind == "replay":
             if row is not None:
                 store().finish_row(*row, inst.code, None, *earlier)
@@ -346,7 +347,7 @@ def create_app(settings: Settings) -> FastAPI:
         # are written on their own, as each was before.
         records: list[dict[str, Any]] = []
         try:
-            status, content = await _process(inst, body, requested, records)
+            status, content = await _process(inst, body, requested, requested_at, records)
         except Problem as problem:
             status, content = problem.status, problem.body()
         except BaseException:
@@ -360,19 +361,20 @@ def create_app(settings: Settings) -> FastAPI:
         return status, content
 
     async def _process(inst: Institution, body: InquiryRequest, requested: datetime,
-                       records: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+                       requested_at: str, records: list[dict[str, Any]]
+                       ) -> tuple[int, dict[str, Any]]:
         person = store().person_of(inst.code, body.code)
         if person is None:
             raise Problem(404, "code-not-issued", "符号が未取得 (code not issued)",
                           "this 符号 was not issued to the inquirer; get it with POST /v1/codes",
                           message=MSG_CODE_NOT_ISSUED)
 
-        def record(outcome: str, provided: datetime | None) -> None:
+        def record(outcome: str, provided: str | None) -> None:
             records.append(dict(
                 record_id=body.record_id, inquirer=inst.code, provider=body.provider,
                 procedure_code=body.procedure_code, item_codes=[body.item_code],
-                person_key=person, requested_at=_iso(requested),
-                provided_at=_iso(provided) if provided else None, outcome=outcome,
+                person_key=person, requested_at=requested_at,
+                provided_at=provided, outcome=outcome,
                 non_disclosure=body.non_disclosure))
 
         today: date = requested.astimezone(JST).date()
@@ -387,16 +389,16 @@ def create_app(settings: Settings) -> FastAPI:
                           message=MSG_NOT_PERMITTED)
         deriver: CodeDeriver = app.state.codes
         provider_code = deriver.code(provider.code, person)
-        store().ensure_code(provider.code, provider_code, person, _iso(requested))
+        store().ensure_code(provider.code, provider_code, person, requested_at)
         outgoing = ProvisionRequest(record_id=body.record_id, procedure_code=body.procedure_code,
                                     item_code=body.item_code, code=provider_code)
         answer = await _call_provider(provider, outgoing, record)
-        provided = app.state.clock()
+        provided = _iso(app.state.clock())
         record("provided", provided)
         return 200, {"record_id": body.record_id, "status": answer.status,
                      "message": answer.message, "provider": provider.code,
                      "procedure_code": body.procedure_code, "route": provider.route,
-                     "requested_at": _iso(requested), "provided_at": _iso(provided),
+                     "requested_at": requested_at, "provided_at": provided,
                      "items": [i.model_dump() for i in answer.items]}
 
     def provider_transport() -> httpx.AsyncBaseTransport:
@@ -438,9 +440,11 @@ def create_app(settings: Settings) -> FastAPI:
         timeout = float(app.state.provider_timeout)
         try:
             async with asyncio.timeout(timeout):
+                # The guard above bounds the whole call (connecting included) on every
+                # transport; a second timer inside would only cost time.
                 status, content = await post(provider_transport(), provider_url(provider),
                                              provider_headers, outgoing.model_dump_json().encode(),
-                                             timeout)
+                                             None)
         except (TimeoutError, httpx.TimeoutException):
             raise failed(504, "provider-timeout", "The provider did not answer in time",
                          f"no answer from {provider.code} within {timeout} s") from None
