@@ -354,10 +354,16 @@ def create_app(settings: Settings) -> FastAPI:
             for fields in records:
                 store().record(**fields)
             raise
-        if row is None:
-            store().finish(inst.code, body.record_id, status, content, records)
-        else:
-            store().finish_row(*row, inst.code, body.record_id, status, content, records)
+        # The outcome commits with those of the other inquiries of this loop turn (one commit
+        # for them all); the answer goes out only once it is durable.
+        db = store().db
+        await db.ready()
+        with db.grouped() as durable:
+            if row is None:
+                store().finish(inst.code, body.record_id, status, content, records)
+            else:
+                store().finish_row(*row, inst.code, body.record_id, status, content, records)
+        await durable.wait()
         return status, content
 
     async def _process(inst: Institution, body: InquiryRequest, requested: datetime,

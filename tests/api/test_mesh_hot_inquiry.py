@@ -4,15 +4,19 @@ leaves bodies the edge must refuse (wrong media type, undeclared or oversize len
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
 from simulators.common.hot_routes import HotRoute, HotRoutes
+from simulators.common.settings import Settings
+from simulators.registry import create_app
 from tests.api.hot_support import comparable, counting
 from tests.api.mesh_support import (
     CHILD,
@@ -143,3 +147,35 @@ def test_a_body_takes_the_hot_route_only_if_the_edge_would_pass_it(
     scope = {"type": "http", "method": "POST", "path": "/v1/x", "root_path": "",
              "headers": headers}
     assert (route_for(10).match(scope) is not None) == taken
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_inquiries_at_once_are_answered_after_their_grouped_commits(tmp_path: Path,
+                                                                   synchronous: str) -> None:
+    """Outcomes commit in groups (storage.py): every inquiry of a burst is answered, keeps its
+    art. 23 record, and replays its own answer afterwards — nothing of a batch is lost."""
+    topology = mesh_topology()
+    provider = FakeProvider()
+    app = create_app(Settings(name="mesh", topology=topology, data_dir=tmp_path,
+                              access_log=False, sqlite_synchronous=synchronous))
+    app.state.provider_transport = httpx.ASGITransport(app=provider.app())
+    child = auth(topology, CHILD)
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as client:
+            code = (await client.post("/v1/codes", json={"juminhyo_code": person(11)},
+                                      headers=child)).json()["code"]
+            burst = await asyncio.gather(*(
+                client.post("/v1/inquiries", json=inquiry(code, f"B-{n}"), headers=child)
+                for n in range(40)))
+            assert [a.status_code for a in burst] == [200] * 40
+            again = await client.post("/v1/inquiries", json=inquiry(code, "B-7"), headers=child)
+            assert again.json() == burst[7].json()
+            kept = (await client.get("/v1/provision-records", params={"code": code},
+                                     headers=child)).json()["records"]
+            assert sorted(r["record_id"] for r in kept) == sorted(f"B-{n}" for n in range(40))
+
+    asyncio.run(main())
+    assert len(provider.calls) == 40
+    app.state.store.close()
