@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, ConfigDict
@@ -56,17 +56,18 @@ class ExchangeList(BaseModel):
 
 
 class ExchangeLog:
-    """A bounded, thread-safe, append-only list of exchanges numbered from 1."""
+    """A bounded, thread-safe, append-only list of exchanges numbered from 1. Kept as plain
+    fields and made :class:`Exchange` models only when read (most are never read)."""
 
     def __init__(self, capacity: int = MAX_EXCHANGES) -> None:
-        self._items: deque[Exchange] = deque(maxlen=capacity)
+        self._items: deque[dict[str, Any]] = deque(maxlen=capacity)
         self._lock = threading.Lock()
         self._seq = 0
 
     def add(self, **fields: object) -> None:
         with self._lock:
             self._seq += 1
-            self._items.append(Exchange(seq=self._seq, **fields))  # type: ignore[arg-type]
+            self._items.append({"seq": self._seq, **fields})
 
     @property
     def last_seq(self) -> int:
@@ -76,9 +77,10 @@ class ExchangeLog:
              path_prefix: str | None = None, limit: int = 1000) -> list[Exchange]:
         with self._lock:
             items = list(self._items)
-        return [e for e in items
-                if e.seq > after and (client_id is None or e.client_id == client_id)
-                and (path_prefix is None or e.path.startswith(path_prefix))][:limit]
+        found = [e for e in items
+                 if e["seq"] > after and (client_id is None or e["client_id"] == client_id)
+                 and (path_prefix is None or e["path"].startswith(path_prefix))][:limit]
+        return [Exchange(**e) for e in found]
 
 
 def _text(body: bytes) -> str:
@@ -127,7 +129,9 @@ class CaptureMiddleware:
 def keep(log: ExchangeLog, scope: Scope, arrived: datetime, started: float,
          status: int | None, request_body: bytes, response_body: bytes) -> None:
     """Add one exchange to ``log`` (``started``: time.perf_counter() at arrival)."""
-    log.add(at=arrived.isoformat(timespec="microseconds"), client_id=client_id_of(scope),
+    # The client the app authenticated; else the one the bearer token names, if any.
+    client_id = scope.get("state", {}).get("client_id") or client_id_of(scope)
+    log.add(at=arrived.isoformat(timespec="microseconds"), client_id=client_id,
             method=scope["method"], path=scope.get("path", ""),
             query=scope.get("query_string", b"").decode("latin-1"), status=status,
             request_body=_text(request_body), response_body=_text(response_body),

@@ -25,11 +25,11 @@ import asyncio
 import contextvars
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 # With the WAL journal, NORMAL makes a commit survive the simulator's crash or restart (the
@@ -89,6 +89,8 @@ class _Group:
         for member in self.members:
             member._settled(error)
 
+
+T = TypeVar("T")
 
 _GROUPED: contextvars.ContextVar[Durable | None] = contextvars.ContextVar(
     "meshcert_grouped_commit", default=None)
@@ -176,6 +178,16 @@ class Database:
             yield durable
         finally:
             _GROUPED.reset(token)
+
+    async def durably(self, write: Callable[[], T]) -> T:
+        """``write()`` (its transactions) in this loop turn's group commit; its result once
+        the group has committed. For a request that answers only after its writes are
+        durable: ``record = await db.durably(lambda: store.read_resident(...))``."""
+        await self.ready()
+        with self.grouped() as durable:
+            result = write()
+        await durable.wait()
+        return result
 
     async def ready(self) -> None:
         """Wait until no batch is being committed (the next one then forms at once)."""

@@ -328,11 +328,15 @@ def create_app(settings: Settings) -> FastAPI:
         A bulk row never replays another inquiry's answer: an used record id is refused."""
         requested = app.state.clock()
         requested_at = _iso(requested)
+        # Claims and outcomes commit with those of the other inquiries of their loop turn (one
+        # commit for them all); each inquiry goes on only once its own is durable.
+        db = store().db
         if row is None:
-            kind, earlier = store().reserve(inst.code, body.record_id, digest, requested_at)
+            kind, earlier = await db.durably(lambda: store().reserve(
+                inst.code, body.record_id, digest, requested_at))
         else:
-            kind, earlier = store().claim_row(*row, inst.code, body.record_id, digest,
-                                              requested_at)
+            kind, earlier = await db.durably(lambda: store().claim_row(
+                *row, inst.code, body.record_id, digest, requested_at))
         if kind == "replay":
             if row is not None:
                 store().finish_row(*row, inst.code, None, *earlier)
@@ -354,16 +358,12 @@ def create_app(settings: Settings) -> FastAPI:
             for fields in records:
                 store().record(**fields)
             raise
-        # The outcome commits with those of the other inquiries of this loop turn (one commit
-        # for them all); the answer goes out only once it is durable.
-        db = store().db
-        await db.ready()
-        with db.grouped() as durable:
-            if row is None:
-                store().finish(inst.code, body.record_id, status, content, records)
-            else:
-                store().finish_row(*row, inst.code, body.record_id, status, content, records)
-        await durable.wait()
+        if row is None:
+            await db.durably(lambda: store().finish(inst.code, body.record_id, status, content,
+                                                    records))
+        else:
+            await db.durably(lambda: store().finish_row(*row, inst.code, body.record_id, status,
+                                                        content, records))
         return status, content
 
     async def _process(inst: Institution, body: InquiryRequest, requested: datetime,

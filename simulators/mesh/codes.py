@@ -12,6 +12,7 @@ never stored.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 LOCAL_CODE_SECRET = "meshcert-mesh-code-secret-local-only-0001"
 LOCAL_PERSON_SECRET = "meshcert-mesh-person-secret-local-only-0001"
 CODE_LENGTH = 32
+CODES_REMEMBERED = 65_536
 
 
 class CodeDeriver:
@@ -28,6 +30,8 @@ class CodeDeriver:
             raise ValueError("the code and person secrets must differ")
         self._code_secret = code_secret
         self._person_secret = person_secret
+        # Every inquiry derives its provider's code: remembered, as the HMAC never changes.
+        self.code = functools.lru_cache(maxsize=CODES_REMEMBERED)(self._derive_code)
 
     @classmethod
     def from_config(cls, extra: Mapping[str, str]) -> CodeDeriver:
@@ -42,7 +46,8 @@ class CodeDeriver:
         return hmac.new(self._person_secret, juminhyo_code.encode("ascii"),
                         hashlib.sha256).hexdigest()
 
-    def code(self, institution: str, person_key: str) -> str:
+    def _derive_code(self, institution: str, person_key: str) -> str:
+        """The 符号 of ``person_key`` for ``institution`` (use :attr:`code`, which remembers)."""
         mac = hmac.new(self._code_secret, f"{institution}\0{person_key}".encode("ascii"),
                        hashlib.sha256).digest()
         return base64.b32encode(mac[:20]).decode("ascii")

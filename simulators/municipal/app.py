@@ -276,10 +276,8 @@ def create_app(settings: Settings) -> FastAPI:
         _, actor = caller(request, "registry:read", lg_code)
         # The read's audit entry commits with those of the other reads of this loop turn
         # (one commit for them all); the answer goes out only once it is durable.
-        await db.ready()
-        with db.grouped() as durable:
-            record = registry().read_resident(lg_code, atena_number, actor)
-        await durable.wait()
+        record = await db.durably(lambda: registry().read_resident(lg_code, atena_number,
+                                                                   actor))
         return _json(Resident, record)
 
     app.state.hot_routes.append(HotRoute("GET", RESIDENT_READ, get_resident_fast))

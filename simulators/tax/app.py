@@ -192,14 +192,11 @@ def create_app(settings: Settings) -> FastAPI:
              "payload": payload}]}
         # The record commits with those of the other answers of this loop turn (one commit
         # for them all); the answer goes out only once it is durable.
-        db = store().db
-        await db.ready()
-        with db.grouped() as durable:
-            kept = store().record(record_id=body.record_id, inquirer_client=who.client_id,
-                                  procedure_code=body.procedure_code, item_code=body.item_code,
-                                  requested_at=requested, outcome=outcome, item_status=status,
-                                  data_version=version, request_sha256=digest, response=answer)
-        await durable.wait()
+        kept = await store().db.durably(lambda: store().record(
+            record_id=body.record_id, inquirer_client=who.client_id,
+            procedure_code=body.procedure_code, item_code=body.item_code, requested_at=requested,
+            outcome=outcome, item_status=status, data_version=version, request_sha256=digest,
+            response=answer))
         if not kept:
             # A concurrent twin won the record id: answer as it did.
             again = store().answer_of(body.record_id)

@@ -167,3 +167,28 @@ def test_a_request_cancelled_while_waiting_leaves_the_others_waiting(
     asyncio.run(main())
     assert committed(db.path) == [1, 2]  # a cancelled wait takes nothing back
     db.close()
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_durably_returns_the_writes_result_once_the_group_committed(
+        tmp_path: Path, synchronous: str) -> None:
+    db = Database(tmp_path / "d.sqlite3", SCHEMA, synchronous)
+    counting = CountingCommits(db._conn)
+    db._conn = counting  # type: ignore[assignment]
+
+    def insert(n: int) -> int:
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO t VALUES (?, 'x')", (n,))
+        return n * 10
+
+    async def one(n: int) -> int:
+        result = await db.durably(lambda: insert(n))
+        assert n in committed(db.path)  # durable before the caller goes on
+        return result
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(one(n) for n in range(1, 9)))
+
+    assert asyncio.run(main()) == [10, 20, 30, 40, 50, 60, 70, 80]
+    assert counting.commits == 1  # one turn, one commit for all eight
+    db.close()
