@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,15 +40,18 @@ with db.transaction() as seeding:
                          for r in generate(LG, 200, 1)])
 
 
-async def resident(request: Request) -> Response:
-    lg, atena = request.path_params["lg"], request.path_params["atena"]
-    await db.ready()
-    with db.grouped() as durable, db.transaction() as conn:
+def read(lg: str, atena: str) -> Any:
+    with db.transaction() as conn:
         row = conn.execute("SELECT record FROM residents WHERE lg_code=? AND atena_number=?",
                            (lg, atena)).fetchone()
         if row is not None:
             audit.append(conn, lg, "bench", "resident.read", atena, False, None)
-    await durable.wait()
+    return row
+
+
+async def resident(request: Request) -> Response:
+    lg, atena = request.path_params["lg"], request.path_params["atena"]
+    row = await db.durably(lambda: read(lg, atena))
     if row is None:
         return Response(b'{"status":404}', 404, media_type="application/problem+json")
     return Response(row[0], media_type="application/json")

@@ -15,9 +15,10 @@ contenders running side by side and measured in turn, several rounds (medians ke
 - **bare Starlette**: the same paths answered with fixed JSON under the same uvicorn settings
   (uvloop, httptools): the practical limit of the stack; for the mesh inquiry also a **bare
   relay**, a bare route passing the body on to another bare server and answering with its
-  answer (the same outgoing clients as the mesh): the practical limit of one hop; for the
-  registry read also **bare state** (bench/bare_state_app.py), a bare route doing only the
-  read's state work with the project's storage: the practical limit with real state;
+  answer (the mesh's outgoing transport, simulators/common/http1_transport.py): the practical
+  limit of one hop; for the registry read also **bare state** (bench/bare_state_app.py), a
+  bare route doing only the read's state work with the project's storage: the practical limit
+  with real state;
 - **Prism** (``@stoplight/prism-cli`` from npm, installed into .meshcert/bench-tools/ by
   ``npm install --prefix .meshcert/bench-tools @stoplight/prism-cli``) mocking the same
   canonical contracts (fixtures/specs/): what a user would pick instead.
