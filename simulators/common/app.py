@@ -25,12 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulators.common import access_log, faults
 from simulators.common.auth import Authenticator
 from simulators.common.hot_routes import HotRoutes
-from simulators.common.http import is_json_media_type
+from simulators.common.http import BODY_METHODS, is_json_media_type
 from simulators.common.problems import Problem, standard_problem
 from simulators.common.settings import Settings
 
 HARNESS_VERSION = "0.1.0"
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -124,7 +123,7 @@ class EdgeMiddleware:
     async def _early_problem(self, scope: Scope, headers: dict[str, str],
                              receive: Receive) -> Problem | Receive:
         """Read a request body up front (bounded) so oversize and non-JSON fail cleanly."""
-        if scope["method"] not in _BODY_METHODS:
+        if scope["method"] not in BODY_METHODS:
             return receive
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:

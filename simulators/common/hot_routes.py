@@ -36,14 +36,13 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from simulators.common import access_log
-from simulators.common.http import is_json_media_type
+from simulators.common.http import BODY_METHODS, is_json_media_type
 from simulators.common.problems import Problem, standard_problem
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 # (scope, arrived, started, status, request body, response body) of one hot exchange;
 # ``started`` is time.perf_counter() at arrival.
 Observer = Callable[[Scope, datetime, float, int, bytes, bytes], None]
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class HotRoutes:
             for route in self.routes:
                 if scope["method"] == route.method:
                     found = route.pattern.fullmatch(get_route_path(scope))
-                    if found is not None and (route.method not in _BODY_METHODS
+                    if found is not None and (route.method not in BODY_METHODS
                                               or self._plain_json(scope)):
                         return route, found.groupdict()
         return None

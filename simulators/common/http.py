@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the methods whose bodies the edge reads
+
 
 def is_json_media_type(content_type: str) -> bool:
     """``application/json`` or a ``+json`` type (RFC 6839), parameters ignored."""
