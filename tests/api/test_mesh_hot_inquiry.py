@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,18 @@ from tests.api.mesh_support import (
 
 def admin(topology: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {topology.admin_token}"}
+
+
+@contextmanager
+def hot_mesh(tmp_path: Path, seed: int) -> Iterator[tuple[Any, list[str], str]]:
+    """A running mesh whose hot route lists what it serves: (client, served, the child
+    allowance system's 符号 for person ``seed``)."""
+    app = mesh_app(tmp_path, provider=FakeProvider())
+    served = counting(app)
+    with client_for(app) as client:
+        code = client.post("/v1/codes", json={"juminhyo_code": person(seed)},
+                           headers=auth(mesh_topology(), CHILD)).json()["code"]
+        yield client, served, code
 
 
 def inquiry(code: str, record_id: str, **changes: Any) -> dict[str, Any]:
@@ -97,25 +111,17 @@ def test_the_hot_inquiry_answers_and_records_as_the_documented_route(tmp_path: P
 
 
 def test_a_hot_inquiry_keeps_the_callers_request_id(tmp_path: Path) -> None:
-    topology = mesh_topology()
-    app = mesh_app(tmp_path, provider=FakeProvider())
-    served = counting(app)
-    with client_for(app) as client:
-        code = client.post("/v1/codes", json={"juminhyo_code": person(8)},
-                           headers=auth(topology, CHILD)).json()["code"]
+    with hot_mesh(tmp_path, 8) as (client, served, code):
         answer = client.post("/v1/inquiries", json=inquiry(code, "ID-1"),
-                             headers={**auth(topology, CHILD), "X-Request-Id": "hot-inquiry"})
+                             headers={**auth(mesh_topology(), CHILD),
+                                      "X-Request-Id": "hot-inquiry"})
     assert served == ["/v1/inquiries"]
     assert answer.status_code == 200 and answer.headers["x-request-id"] == "hot-inquiry"
 
 
 def test_a_fault_plan_reaches_the_hot_inquiry(tmp_path: Path) -> None:
     topology = mesh_topology()
-    app = mesh_app(tmp_path, provider=FakeProvider())
-    served = counting(app)
-    with client_for(app) as client:
-        code = client.post("/v1/codes", json={"juminhyo_code": person(9)},
-                           headers=auth(topology, CHILD)).json()["code"]
+    with hot_mesh(tmp_path, 9) as (client, served, code):
         plan = {"error": {"rate": 1.0, "status": 503, "retry_after": 2}}
         assert client.put("/admin/faults/hot", json=plan,
                           headers=admin(topology)).status_code == 200
