@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulators.common import access_log, faults
 from simulators.common.auth import Authenticator
 from simulators.common.hot_routes import HotRoutes
-from simulators.common.http import BODY_METHODS, is_json_media_type
+from simulators.common.http import BODY_METHODS, edge_headers, is_json_media_type
 from simulators.common.problems import Problem, standard_problem
 from simulators.common.settings import Settings
 
@@ -35,20 +35,6 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 def _is_form(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == FORM_MEDIA_TYPE
-
-
-# The request headers the edge reads (it decodes only these, not every header of a request).
-_EDGE_HEADERS = frozenset({b"x-request-id", b"content-length", b"content-type"})
-
-
-def _edge_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    """The headers the edge reads, by lower-case name (the last of repeated ones, as before)."""
-    found: dict[str, str] = {}
-    for key, value in raw:
-        name = key.lower()
-        if name in _EDGE_HEADERS:
-            found[name.decode("latin-1")] = value.decode("latin-1")
-    return found
 
 
 def replayed(body: bytes, receive: Receive) -> Receive:
@@ -82,7 +68,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = _edge_headers(scope["headers"])
+        headers = edge_headers(scope["headers"])
         request_id = access_log.request_id_of(headers.get("x-request-id", ""))
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder = [500]

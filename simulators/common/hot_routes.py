@@ -1,5 +1,6 @@
 """Hot routes: the few requests a simulator answers far more often than any other (the
-registry's resident read), served ahead of the framework's middleware stack.
+registry's resident read, the mesh's inquiry, the provider's provision), served ahead of the
+framework's middleware stack.
 
 The full stack (the framework's own layers, the edge, fault plans, exception handlers, the
 router) costs more per request than the work of a hot read itself. A hot route skips it while
@@ -36,7 +37,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from simulators.common import access_log
-from simulators.common.http import BODY_METHODS, is_json_media_type
+from simulators.common.http import BODY_METHODS, edge_headers, is_json_media_type
 from simulators.common.problems import Problem, standard_problem
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -82,25 +83,17 @@ class HotRoutes:
 
     def _plain_json(self, scope: Scope) -> bool:
         """A body the edge would pass as it is: JSON, its length declared and within limit."""
-        length = media = b""
-        for name, value in scope["headers"]:
-            lowered = name.lower()
-            if lowered == b"content-length":
-                length = value
-            elif lowered == b"content-type":
-                media = value
+        headers = edge_headers(scope["headers"])
+        length = headers.get("content-length", "")
         return (length.isdigit() and int(length) <= self.max_body_bytes
-                and is_json_media_type(media.decode("latin-1")))
+                and is_json_media_type(headers.get("content-type", "")))
 
     async def serve(self, route: HotRoute, params: dict[str, str], scope: Scope,
                      receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         arrived = datetime.now(UTC) if self.observers else None
-        given = b""
-        for name, value in scope["headers"]:
-            if name.lower() == b"x-request-id":
-                given = value
-        request_id = access_log.request_id_of(given.decode("latin-1"))
+        given = edge_headers(scope["headers"]).get("x-request-id", "")
+        request_id = access_log.request_id_of(given)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         scope["path_params"] = params

@@ -9,6 +9,7 @@ every date string; so routes take bodies through :func:`json_body` and document 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -23,6 +24,20 @@ from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the methods whose bodies the edge reads
 
 
+# The request headers the edge reads (it decodes only these, not every header of a request).
+_EDGE_HEADERS = frozenset({b"x-request-id", b"content-length", b"content-type"})
+
+
+def edge_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The headers the edge reads, by lower-case name (the last of repeated ones)."""
+    found: dict[str, str] = {}
+    for key, value in raw:
+        name = key.lower()
+        if name in _EDGE_HEADERS:
+            found[name.decode("latin-1")] = value.decode("latin-1")
+    return found
+
+
 def is_json_media_type(content_type: str) -> bool:
     """``application/json`` or a ``+json`` type (RFC 6839), parameters ignored."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -33,6 +48,12 @@ def is_json_media_type(content_type: str) -> bool:
 # str(), non-string keys as strings.
 _AS_JSON_DUMPS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
                   | orjson.OPT_NON_STR_KEYS)
+
+
+def json_text(content: Any) -> bytes:
+    """``content`` as the JSON text a response model validates: what
+    ``json.dumps(content, ensure_ascii=False, default=str)`` gives, made by orjson (~8× faster)."""
+    return orjson.dumps(content, default=str, option=_AS_JSON_DUMPS)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -115,7 +136,7 @@ def validated_response(model: type[BaseModel], content: dict[str, Any], status: 
     """Send ``content`` as JSON after validating it against the documented response model, so
     a simulator can never answer outside its own contract. ``exclude_unset`` leaves out fields
     the content does not have (a My Number the caller may not see) instead of sending null."""
-    checked = model.model_validate_json(orjson.dumps(content, default=str, option=_AS_JSON_DUMPS))
+    checked = model.model_validate_json(json_text(content))
     return Response(checked.model_dump_json(exclude_unset=exclude_unset), status,
                     media_type="application/json")
 

@@ -5,10 +5,10 @@ the write lock up front, which also makes sequence numbers commit in the order t
 (the difference feed relies on that).
 
 **Group commit.** A hot path that writes a little per request (a read's audit entry) can run
-its transaction inside :meth:`Database.grouped` and then ``await`` the returned
-:class:`Durable`: the transactions of every request that reaches the database in the same turn
-of the event loop share one SQLite transaction (each inside its own savepoint, so one that
-raises takes only its own changes back), committed once — one fsync for the batch with
+its writes through :meth:`Database.durably` (or inside :meth:`Database.grouped`, then ``await``
+the returned :class:`Durable`): the transactions of every request that reaches the database
+in the same turn of the event loop share one SQLite transaction (each inside its own savepoint,
+so one that raises takes only its own changes back), committed once — one fsync for the batch with
 ``synchronous=FULL`` — at the end of that turn, in a worker thread (the fsync does not hold up
 the event loop; with ``NORMAL`` there is no fsync and the commit is made on the loop itself).
 The request answers only after the await, i.e. after the commit that makes its changes
