@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from simulators import defects
+from simulators.common.http_protocol import ProblemHttpProtocol
 from simulators.common.jwks import KeyFileError
 from simulators.common.peer_certs import PeerCertificateProtocol
 from simulators.common.settings import Settings, SettingsError
@@ -51,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except (TopologyError, SettingsError, KeyFileError, ValueError) as exc:
         print(f"meshcert: {exc}", file=sys.stderr)
         return 2
-    # A simulator asking for client certificates passes the verified one on to its app.
-    http = PeerCertificateProtocol if settings.spec.mtls else "httptools"
+    # A request the HTTP parser refuses is answered as a problem (http_protocol.py); a simulator
+    # asking for client certificates also passes the verified one on to its app.
+    http = PeerCertificateProtocol if settings.spec.mtls else ProblemHttpProtocol
     uvicorn.run(app, host=args.host or settings.spec.host, port=args.port or settings.spec.port,
                 log_level="warning", access_log=False, loop="uvloop", http=http,
                 **_tls_options(settings))

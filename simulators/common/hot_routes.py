@@ -18,7 +18,8 @@ so the contract and every answer outside the hot one are unchanged.
 
 A middleware that watches exchanges (the exchange capture) registers an :data:`Observer`
 instead of being skipped: each hot exchange is reported to it, as the middleware would have
-seen it.
+seen it — the request body included when the endpoint refused without reading it (read before
+the answer, as the edge reads it first).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette._utils import get_route_path
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -104,21 +105,37 @@ class HotRoutes:
                 response = await route.endpoint(request)
             except Problem as problem:
                 response = problem.response(scope["path"], request_id)
+            except ClientDisconnect:
+                # The caller went away mid-body: not our error (no traceback); the answer
+                # below reaches no one but keeps the status in the log and the capture.
+                response = standard_problem(400, "the request body ended early").response(
+                    scope["path"], request_id)
             except Exception as exc:
                 logging.getLogger("meshcert").exception("unhandled error", exc_info=exc)
                 response = standard_problem(500, "an internal error occurred; see the "
                                                  "simulator log").response(scope["path"],
                                                                            request_id)
             status = response.status_code
+            # An endpoint that refuses early (401, 403) has not read the body: read it before
+            # answering, while the request is open (after the answer the server reports only a
+            # disconnect), so the refused exchange is captured with what was sent.
+            body = await _body_of(request) if arrived is not None else b""
             await send({"type": "http.response.start", "status": status,
                         "headers": [*response.raw_headers,
                                     (b"x-request-id", request_id.encode("ascii"))]})
             await send({"type": "http.response.body", "body": response.body})
             if arrived is not None:
-                body = await request.body()  # read already, unless the endpoint refused early
                 for observe in self.observers:
                     observe(scope, arrived, started, status, body, response.body)
         finally:
             if self.log:
                 access_log.write(scope["method"], scope["path"], request_id, status, started,
                                  state.get("client_id"))
+
+
+async def _body_of(request: Request) -> bytes:
+    """The request's body; empty when the client went away before sending all of it."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        return b""

@@ -11,11 +11,13 @@ from __future__ import annotations
 import ssl
 
 from starlette.types import Scope
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from simulators.common.http_protocol import ProblemHttpProtocol
 
 
-class PeerCertificateProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, plus the verified peer certificate in each request scope."""
+class PeerCertificateProtocol(ProblemHttpProtocol):
+    """The simulators' HTTP protocol (http_protocol.py), plus the verified peer certificate in
+    each request scope."""
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -3,7 +3,9 @@ it got (injected faults included), filtered by client and paged by sequence numb
 
 from __future__ import annotations
 
-from tests.api.mesh_support import CHILD, auth, client_for, mesh_app, mesh_topology, person
+import json
+
+from tests.api.mesh_support import CHILD, TAX, auth, client_for, mesh_app, mesh_topology, person
 
 TOPO = mesh_topology()
 ADMIN = {"Authorization": f"Bearer {TOPO.admin_token}"}
@@ -37,3 +39,25 @@ def test_exchanges_are_admin_only_and_outside_the_contract(tmp_path):
         assert client.get("/admin/exchanges").status_code == 401
         assert client.get("/admin/exchanges", headers=auth(TOPO, CHILD)).status_code == 403
         assert "/admin/exchanges" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_inquiries_refused_before_their_body_is_read_are_captured(tmp_path):
+    """401 and 403 come before the body is read (simulators.common.hot_routes): the capture
+    still has each refusal — its status, the client, the body the caller sent."""
+    sent = {"record_id": "refused-0001", "procedure_code": "JT01010000000214",
+            "item_code": "TM00000000000002", "provider": TAX, "code": "X" * 16}
+    with client_for(mesh_app(tmp_path)) as client:
+        before = client.get("/admin/exchanges", headers=ADMIN).json()["last_seq"]
+        answers = [client.post("/v1/inquiries", json=sent),
+                   client.post("/v1/inquiries", json=sent, headers=auth(TOPO, "mesh-stranger")),
+                   client.post("/v1/inquiries", json=sent, headers=auth(TOPO, TAX))]
+        assert [a.status_code for a in answers] == [401, 403, 403]
+        seen = client.get("/admin/exchanges", headers=ADMIN,
+                          params={"after": before}).json()["exchanges"]
+    assert [(e["method"], e["path"], e["status"], e["client_id"]) for e in seen] == [
+        ("POST", "/v1/inquiries", 401, None),
+        ("POST", "/v1/inquiries", 403, "mesh-stranger"),
+        ("POST", "/v1/inquiries", 403, "mesh-resident-tax")]
+    assert [json.loads(e["request_body"]) for e in seen] == [sent] * 3
+    assert [json.loads(e["response_body"])["type"] for e in seen] == [
+        a.json()["type"] for a in answers]
