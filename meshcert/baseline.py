@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshcert.catalog import Catalog
+from simulators.common.yaml_errors import yaml_error_line
 
 
 class BaselineError(ValueError):
@@ -62,8 +63,10 @@ def load_baseline(path: str | Path, catalog: Catalog, profile: str) -> Baseline:
         raise BaselineError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         raw = yaml.safe_load(data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+    except UnicodeDecodeError as exc:
         raise BaselineError(f"{path}: not valid YAML: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise BaselineError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
     if isinstance(raw, dict) and not isinstance(raw.get("catalog", ""), str):
         raw["catalog"] = str(raw["catalog"])  # catalog: 2026.1 unquoted reads as a float
     try:

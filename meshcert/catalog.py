@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from simulators.common.yaml_errors import yaml_error_line
+
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "requirements"
 DEFAULT_VERSION = "2026.1"
 ID_PATTERN = r"^[A-Z]+(-[A-Z0-9]+)*-[0-9]{3}$"
@@ -161,7 +163,7 @@ def _load(path: Path) -> Catalog:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+        raise CatalogError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:

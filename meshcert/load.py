@@ -52,6 +52,9 @@ from meshcert.scenarios import Scale, Scenario
 LOADTESTS = PROJECT_ROOT / "loadtests"
 DEFAULT_PER_USER_RATE = 5.0     # requests/s one simulated user offers, unless --users says
 MAX_DEFAULT_USERS = 500
+# The highest peak a run may offer, requests/s: ~30× the nationwide notice compressed into an
+# hour (125 M / 3600 s); beyond it a figure is a typo, not a plan.
+MAX_RATE = 1_000_000.0
 SPAWN_RATE = 100.0
 Progress = Callable[[dict[str, Any]], None]
 
@@ -116,6 +119,10 @@ def plan_for(scenario: Scenario, kind: scenarios.TargetKind, options: LoadOption
     """Peak rate, users, per-user rate and the stages of the run (no secrets)."""
     natural = scenario.peak_rate(options.scale, kind)
     peak = options.rate if options.rate is not None else natural
+    if not 0 < peak <= MAX_RATE:  # the scenario's own figure at a tiny --window, say
+        raise LoadConfigError(f"a peak of {peak:,.0f} requests/s is beyond what a run can "
+                              f"offer (at most {MAX_RATE:,.0f}): lengthen --window or give "
+                              "--rate")
     duration = options.duration_s or scenario.default_duration_s
     users = options.users or min(MAX_DEFAULT_USERS,
                                  max(1, math.ceil(peak / DEFAULT_PER_USER_RATE)))

@@ -14,12 +14,19 @@ from rich.table import Table
 
 from meshcert.capacity import CapacityOptions, run_capacity
 from meshcert.console import err, fail, out, shown
-from meshcert.load import LoadOptions, run_load, run_worker
+from meshcert.load import MAX_RATE, LoadOptions, run_load, run_worker
 from meshcert.load_systems import LoadConfigError
 from meshcert.runner import HarnessError
 from meshcert.scenarios import SCENARIOS, Scale, parse_duration
 
 T = TypeVar("T")
+# Upper bounds of the options: beyond them a run is a typo (or inf), never a plan. Rates share
+# MAX_RATE (meshcert.load); durations are in seconds.
+MAX_RUN_S = 24 * 3600          # --duration: a load run of a day at most
+MAX_WINDOW_S = 366 * 24 * 3600  # --window: a peak spread over a year at most
+MAX_STEP_S = 3600              # --step: an hour per capacity step at most
+MAX_POPULATION = 200_000_000   # --population: Japan's is ~125 M
+MAX_PROCESSES = 1024
 _SCENARIO_HELP = "Scenario: " + "; ".join(f"`{s.name}` ({s.summary})"
                                           for s in SCENARIOS.values())
 
@@ -36,7 +43,7 @@ MunicipalitiesOption = Annotated[int, typer.Option(
     help="How many municipalities the system serves: scales the national figures "
          "(1741 = the whole country). Example: --municipalities 20")]
 PopulationOption = Annotated[int | None, typer.Option(
-    "--population", min=1, show_default=False,
+    "--population", min=1, max=MAX_POPULATION, show_default=False,
     help="Residents served (default: the municipalities' share of 125 M). "
          "Example: --population 700000")]
 WindowOption = Annotated[str | None, typer.Option(
@@ -48,22 +55,23 @@ OutOption = Annotated[Path | None, typer.Option(
     help="Report folder (new or empty; default reports/out/<run>/).")]
 
 
-def _seconds(text: str | None, option: str) -> float | None:
+def _seconds(text: str | None, option: str, longest: float) -> float | None:
     if text is None:
         return None
     try:
         value = parse_duration(text)
     except ValueError as exc:
         fail(f"{option}: {exc}")
-    if value <= 0:
-        fail(f"{option}: must be longer than 0 s")
+    if not 0 < value <= longest:  # also refuses nan and inf, which parse as numbers
+        fail(f"{option}: must be longer than 0 s and at most {longest:g} s, not {text!r}")
     return value
 
 
 def _scale(municipalities: int, population: int | None, window: str | None,
            poll_interval: float = 60.0) -> Scale:
     return Scale(municipalities=municipalities, population=population,
-                 window_s=_seconds(window, "--window"), poll_interval_s=poll_interval)
+                 window_s=_seconds(window, "--window", MAX_WINDOW_S),
+                 poll_interval_s=poll_interval)
 
 
 def load_command(
@@ -74,7 +82,7 @@ def load_command(
         help="Simulated users at the peak; they share the peak rate (default: one per 5 "
              "req/s, at most 500). Example: --users 50")] = None,
     rate: Annotated[float | None, typer.Option(
-        "--rate", "-r", min=0.001, show_default=False,
+        "--rate", "-r", min=0.001, max=MAX_RATE, show_default=False,
         help="The peak rate in requests/s, overriding the scenario's own figure at this scale "
              "(the curve keeps its shape). Example: --rate 200")] = None,
     duration: Annotated[str | None, typer.Option(
@@ -82,14 +90,14 @@ def load_command(
         help="How long the run lasts: the scenario's curve is compressed into it "
              "(default 60s). Example: --duration 2m")] = None,
     processes: Annotated[int | None, typer.Option(
-        "--processes", "-p", min=-1, show_default=False,
+        "--processes", "-p", min=-1, max=MAX_PROCESSES, show_default=False,
         help="Locust worker processes on this machine (-1: one per core), for rates one "
              "process cannot generate. Example: --processes 4")] = None,
     municipalities: MunicipalitiesOption = 1741,
     population: PopulationOption = None,
     window: WindowOption = None,
     poll_interval: Annotated[float, typer.Option(
-        "--poll-interval", min=1.0,
+        "--poll-interval", min=1.0, max=86_400.0,
         help="pull-polling: seconds between two polls of one standard system. "
              "Example: --poll-interval 300")] = 60.0,
     bulk_rows: Annotated[int, typer.Option(
@@ -100,7 +108,8 @@ def load_command(
         "--master", help="Distributed: run Locust's master here (it starts, seeds, shapes "
                          "and reports) and wait for --expect-workers workers.")] = False,
     expect_workers: Annotated[int, typer.Option(
-        "--expect-workers", min=1, help="With --master: workers to wait for.")] = 1,
+        "--expect-workers", min=1, max=MAX_PROCESSES,
+        help="With --master: workers to wait for.")] = 1,
     worker: Annotated[bool, typer.Option(
         "--worker", help="Distributed: run a Locust worker for the master at --master-host "
                          "(same --scenario and --target).")] = False,
@@ -131,7 +140,7 @@ def load_command(
     """
     options = LoadOptions(
         scenario=scenario, target=target, users=users, rate=rate,
-        duration_s=_seconds(duration, "--duration"), processes=processes,
+        duration_s=_seconds(duration, "--duration", MAX_RUN_S), processes=processes,
         scale=_scale(municipalities, population, window, poll_interval), bulk_rows=bulk_rows,
         out_dir=out_dir, master=master, expect_workers=expect_workers,
         master_bind_port=master_port if master else None, keep_running=keep_running,
@@ -162,8 +171,11 @@ class _live:
     """A progress display on stderr: phases, then a bar over the run with live figures."""
 
     def __enter__(self) -> Any:
+        # Not on a terminal (a CI log), the bar would only leave a blank line before an error;
+        # the phase lines still say what happens.
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 BarColumn(), TimeElapsedColumn(), console=err, transient=True)
+                                 BarColumn(), TimeElapsedColumn(), console=err, transient=True,
+                                 disable=not err.is_terminal)
         self.progress.__enter__()
         self.task = self.progress.add_task("preparing", total=None)
         return self.show
@@ -216,16 +228,18 @@ def capacity_command(
     scenario: ScenarioOption,
     target: TargetOption,
     start_rate: Annotated[float, typer.Option(
-        "--start-rate", min=0.1, help="Offered rate of the first step, req/s.")] = 20.0,
+        "--start-rate", min=0.1, max=MAX_RATE,
+        help="Offered rate of the first step, req/s.")] = 20.0,
     factor: Annotated[float, typer.Option(
-        "--factor", min=1.01, help="Each step offers this many times the last.")] = 1.5,
+        "--factor", min=1.01, max=100.0,
+        help="Each step offers this many times the last.")] = 1.5,
     max_rate: Annotated[float, typer.Option(
-        "--max-rate", min=0.1, help="Stop stepping at this rate, req/s.")] = 5000.0,
+        "--max-rate", min=0.1, max=MAX_RATE, help="Stop stepping at this rate, req/s.")] = 5000.0,
     step: Annotated[str, typer.Option(
         "--step", metavar="DURATION", help="How long each rate is held. Example: --step 15s")
     ] = "8s",
     threshold: Annotated[float | None, typer.Option(
-        "--threshold", metavar="MS", show_default=False,
+        "--threshold", metavar="MS", min=0.001, max=3_600_000.0, show_default=False,
         help="Latency threshold (default: the catalog target of the scenario's timed request, "
              "else 500 ms).")] = None,
     percentile: Annotated[int | None, typer.Option(
@@ -248,7 +262,8 @@ def capacity_command(
     """
     options = CapacityOptions(
         scenario=scenario, target=target, start_rate=start_rate, factor=factor,
-        max_rate=max_rate, step_s=_seconds(step, "--step") or 8.0, threshold_ms=threshold,
+        max_rate=max_rate, step_s=_seconds(step, "--step", MAX_STEP_S) or 8.0,
+        threshold_ms=threshold,
         percentile=percentile, headroom=headroom,
         scale=_scale(municipalities, population, window), out_dir=out_dir)
     data = _with_progress(lambda show: run_capacity(options, progress=show))

@@ -29,6 +29,7 @@ from meshcert.scenarios import TargetKind
 from meshcert.targets import Target, TargetError, load_target
 from simulators.common.identifiers import generate_juminhyo_code
 from simulators.common.topology import Topology, TopologyError, load_topology
+from simulators.common.yaml_errors import yaml_error_line
 
 JST = timezone(timedelta(hours=9))
 SEED_CHUNK = 500
@@ -77,7 +78,10 @@ def kind_of(path: Path) -> TargetKind:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LoadConfigError(f"--target {path}: no such file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise LoadConfigError(f"--target {path}: not valid YAML: {yaml_error_line(exc)}"
+                              ) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise LoadConfigError(f"--target {path}: cannot read: {exc}") from None
     if isinstance(raw, dict) and "target" in raw:
         return "registry"

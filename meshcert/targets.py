@@ -23,6 +23,7 @@ from pydantic import (
 
 from meshcert.catalog import CatalogError, load_catalog
 from simulators.common.identifiers import is_valid_local_government_code
+from simulators.common.yaml_errors import yaml_error_line
 
 LgCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 
@@ -156,7 +157,7 @@ def load_target(path: Path) -> tuple[Target, Path]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TargetError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
-        raise TargetError(f"{path}: not valid YAML: {exc}") from None
+        raise TargetError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
     if not isinstance(raw, dict):
         raise TargetError(f"{path}: expected a mapping at the top level")
     problems: list[str] = []

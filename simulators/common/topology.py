@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from simulators.common.identifiers import is_valid_local_government_code
+from simulators.common.yaml_errors import yaml_error_line
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[2] / "fixtures" / "topologies" / "embedded.yaml"
 
@@ -254,7 +255,7 @@ def load_topology(path: Path | None = None) -> Topology:
     except (OSError, UnicodeDecodeError) as exc:
         raise TopologyError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
-        raise TopologyError(f"{path}: not valid YAML: {exc}") from None
+        raise TopologyError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
     if not isinstance(raw, dict):
         raise TopologyError(f"{path}: expected a mapping at the top level")
     try:

@@ -11,6 +11,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from simulators.common.yaml_errors import yaml_error_line
+
 LEGAL_BASIS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "legal_basis"
 DEFAULT_LEGAL_BASIS = LEGAL_BASIS_DIR / "legal-basis-2026.1.yaml"
 
@@ -68,7 +70,9 @@ def load_legal_basis(path: Path | None = None) -> LegalBasisTable:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LegalBasisError(f"{path}: no such legal-basis file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise LegalBasisError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise LegalBasisError(f"{path}: cannot read: {exc}") from None
     try:
         return LegalBasisTable.model_validate(raw)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from meshcert.catalog import LoadSpec, catalog_path, load_catalog
-from meshcert.load import locust_command
+from meshcert.cli import app
+from meshcert.load import MAX_RATE, LoadConfigError, LoadOptions, locust_command, plan_for
+from meshcert.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "fixtures" / "vendors" / "reference-registry.yaml"
@@ -45,6 +48,51 @@ def test_what_cannot_run_is_one_line_and_status_2(args: list[str], message: str)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+LOAD = ["load", "-s", "moving-season", "--target", str(REFERENCE)]
+CAPACITY = ["capacity", "-s", "moving-season", "--target", str(REFERENCE)]
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ([*LOAD, "--rate", "inf"], "'--rate' / '-r'"),
+    ([*LOAD, "--rate", "1e12"], "'--rate' / '-r'"),
+    ([*LOAD, "--rate", "nan"], "'--rate' / '-r'"),
+    ([*LOAD, "--rate", "0"], "'--rate' / '-r'"),
+    ([*LOAD, "--duration", "inf"], "--duration: must be longer than 0 s and at most 86400 s"),
+    ([*LOAD, "--duration", "nan"], "--duration: must be longer than 0 s"),
+    ([*LOAD, "--duration", "1e12"], "--duration: must be longer than 0 s"),
+    ([*LOAD, "--window", "inf"], "--window: must be longer than 0 s"),
+    ([*LOAD, "--poll-interval", "inf"], "'--poll-interval'"),
+    ([*LOAD, "--processes", "1000000"], "'--processes' / '-p'"),
+    ([*LOAD, "--population", "1000000000000"], "'--population'"),
+    (["load", "-s", "nationwide-notice", "--target", str(REFERENCE), "--window", "1s"],
+     "a peak of 125,000,000 requests/s is beyond what a run can offer"),
+    ([*CAPACITY, "--max-rate", "inf"], "'--max-rate'"),
+    ([*CAPACITY, "--start-rate", "1e12"], "'--start-rate'"),
+    ([*CAPACITY, "--factor", "inf"], "'--factor'"),
+    ([*CAPACITY, "--threshold", "nan"], "'--threshold'"),
+    ([*CAPACITY, "--threshold", "-1"], "'--threshold'"),
+    ([*CAPACITY, "--step", "inf"], "--step: must be longer than 0 s and at most 3600 s"),
+], ids=lambda value: " ".join(value[4:]) if isinstance(value, list) else None)
+def test_an_out_of_range_option_is_one_line_and_status_2_before_anything_runs(
+        args: list[str], fragment: str):
+    # In-process (CliRunner): refused before a simulator or Locust could start.
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("meshcert: error: ") and fragment in line, line
+
+
+def test_the_peak_a_run_may_offer_ends_at_max_rate():
+    scenario = SCENARIOS["moving-season"]
+    at_edge = plan_for(scenario, "registry", LoadOptions(scenario=scenario.name,
+                                                         target=REFERENCE, rate=MAX_RATE))
+    assert at_edge["peak_rate"] == MAX_RATE
+    with pytest.raises(LoadConfigError, match="beyond what a run can offer"):
+        plan_for(scenario, "registry", LoadOptions(scenario=scenario.name, target=REFERENCE,
+                                                   rate=MAX_RATE * 1.001))
 
 
 def test_a_broken_target_file_lists_its_problems(tmp_path: Path):
