@@ -22,7 +22,8 @@ CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
              "jlis": ("jlis.openapi.json", "jlis"),
              "mesh": ("mesh.openapi.json", "mesh"),
              "tax": ("tax.openapi.json", "tax"),
-             "child-allowance": ("child-allowance.openapi.json", "child-allowance")}
+             "child-allowance": ("child-allowance.openapi.json", "child-allowance"),
+             "authz": ("authz.openapi.json", "authz")}
 # A kind whose simulator is not in the embedded topology names the topology that has it.
 CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",

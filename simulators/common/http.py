@@ -157,8 +157,11 @@ def add_schemas(doc: dict[str, Any], models: list[type[BaseModel]]) -> None:
         schemas[model.__name__] = schema
 
 
-def install_openapi(app: FastAPI, body_models: list[type[BaseModel]]) -> None:
-    """Generate the document once, adding the body models and the Problem schema."""
+def install_openapi(app: FastAPI, body_models: list[type[BaseModel]], *,
+                    bearer: bool = True) -> None:
+    """Generate the document once, adding the body models and the Problem schema; with
+    ``bearer``, every operation takes a bearer token unless it says otherwise (the
+    authorization server's do not: a client authenticates there with its assertion)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -168,8 +171,10 @@ def install_openapi(app: FastAPI, body_models: list[type[BaseModel]]) -> None:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = PROBLEM_SCHEMA
         add_schemas(doc, body_models)
-        doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-        doc["security"] = [{"bearer": []}]
+        if bearer:
+            doc["components"]["securitySchemes"] = {"bearer": {"type": "http",
+                                                               "scheme": "bearer"}}
+            doc["security"] = [{"bearer": []}]
         app.openapi_schema = doc
         return doc
 
