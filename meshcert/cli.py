@@ -37,9 +37,11 @@ from meshcert.console import (
 )
 from meshcert.containers_command import Backend, BackendOption, ImageOption, image_app
 from meshcert.demo import demo
+from meshcert.harness_command import harness_app
 from meshcert.load_command import capacity_command, load_command
 from meshcert.requirements_command import requirements_app
 from meshcert.selftest_command import selftest
+from meshcert.usage_errors import OneLineUsageErrors
 from meshcert.verify_command import verify_command
 from simulators import defects
 from simulators.common.topology import Topology
@@ -53,6 +55,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,  # locals would include bearer tokens
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=OneLineUsageErrors,  # a usage error is one line, like every user error
 )
 sim_app = typer.Typer(
     help="Run the simulators of a topology as local processes on loopback ports, or as "
@@ -306,6 +309,7 @@ app.command("demo")(demo)
 app.command("certify")(certify_command)
 app.command("verify")(verify_command)
 app.add_typer(requirements_app, name="requirements")
+app.add_typer(harness_app, name="harness")
 app.command("selftest")(selftest)
 app.command("load")(load_command)
 app.command("capacity")(capacity_command)
