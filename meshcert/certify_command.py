@@ -20,6 +20,7 @@ from rich.progress import (
 from meshcert.console import err, fail, out, shown
 from meshcert.runner import Certification, ConfigError, HarnessError, certify, previous_run
 from meshcert.signing import KEY_ENV
+from meshcert.verdicts import EXIT_INCONCLUSIVE, NOT_PASSED_OUTCOMES, PHASES
 
 
 def certify_command(
@@ -37,8 +38,9 @@ def certify_command(
              "also fails when one of them passes. Example: --baseline ci/baseline.yaml")] = None,
     rerun_failed: Annotated[str | None, typer.Option(
         "--rerun-failed", metavar="RUN", show_default=False,
-        help="Rerun only the requirements that failed in an earlier run (its id under "
-             "reports/out/, or its folder), with its seed unless --seed is given.")] = None,
+        help="Rerun only the requirements that failed or could not be judged (error) in an "
+             "earlier run (its id under reports/out/, or its folder), with its seed unless "
+             "--seed is given.")] = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", min=0, show_default=False,
         help="Hypothesis seed (default: a random one, recorded in the certificate), so a "
@@ -73,7 +75,8 @@ def certify_command(
     profile needs, runs the profile's suites with pytest, and writes reports/out/<run id>/:
     junit.xml, allure-results/, evidence/, certificate.json with its signature, index.html.
     Exit 0 when every MUST requirement passes (after the baseline), 1 when one fails, 2 for
-    configuration errors.
+    configuration errors, 3 when the harness could not judge (a simulator, seed or fixture
+    failed: "error" in the report, not the system's failure; not certified).
 
     Example: `meshcert certify --target fixtures/vendors/reference-registry.yaml`
     """
@@ -90,7 +93,7 @@ def certify_command(
             requirements = list(previous.failed)
             seed = seed if seed is not None else previous.seed
             rerun_of = previous.run_dir.name
-            out.print(f"Rerunning {len(requirements)} requirement(s) that failed in "
+            out.print(f"Rerunning {len(requirements)} requirement(s) that failed or errored in "
                       f"{previous.run_dir.name}: {', '.join(requirements)}")
         with ProgressDisplay() as display:
             result = certify(target, requirements=requirements, defect=defect, seed=seed,
@@ -100,7 +103,7 @@ def certify_command(
     except ConfigError as exc:
         fail(str(exc))
     except HarnessError as exc:
-        fail(str(exc))
+        fail(f"could not judge: {exc}", EXIT_INCONCLUSIVE)
     except KeyboardInterrupt:
         err.print("interrupted: the simulators this run started were stopped")
         raise typer.Exit(130) from None
@@ -119,6 +122,7 @@ class ProgressDisplay:
             TextColumn("[dim]{task.fields[current]}"), console=err, transient=True)
         self.task = self.progress.add_task("preparing", total=None, failures="", current="")
         self.failed = 0
+        self.errors = 0  # tests the harness could not judge
         self.started = False
 
     def __enter__(self) -> ProgressDisplay:
@@ -140,13 +144,35 @@ class ProgressDisplay:
         elif kind == "start":
             self.progress.update(self.task, current=escape(_short(event["nodeid"])))
         elif kind == "test":
-            if event["outcome"] in ("failed", "error"):
+            if event["outcome"] == "failed":
                 self.failed += 1
                 self.progress.console.print(
                     f"[red]✗[/red] {escape(event['nodeid'])} "
                     f"[dim]({escape(', '.join(event['requirements']))})[/dim]", soft_wrap=True)
+            elif event["outcome"] == "error":
+                self.errors += 1
+                self.progress.console.print(
+                    f"[magenta]![/magenta] {escape(event['nodeid'])} [magenta]harness error"
+                    f"[/magenta] [dim]({escape(', '.join(event['requirements']))})[/dim]",
+                    soft_wrap=True)
             failures = f"[red]{self.failed} failed[/red]" if self.failed else "[green]0 failed"
+            if self.errors:
+                failures += f" [magenta]{self.errors} error(s)[/magenta]"
             self.progress.update(self.task, advance=1, failures=failures)
+
+
+def _print_requirement(r: dict[str, Any], note: str) -> None:
+    """A failed or errored requirement: its tests that did not pass, and its replay."""
+    out.print(f"  [bold]{r['id']}[/bold] {r['level']} {escape(r['title']['en'])}{note}",
+              soft_wrap=True)
+    for test in r["tests"]:
+        if test["outcome"] in NOT_PASSED_OUTCOMES:
+            message = (test["message"] or test["outcome"]).strip().splitlines()[0][:160]
+            where = f" (error {PHASES[test['phase']]})" if test["outcome"] == "error" \
+                and test.get("phase") in PHASES else ""
+            out.print(f"    {escape(test['nodeid'].split('::')[-1])}{where}: "
+                      f"{escape(message)}", soft_wrap=True)
+    out.print(f"    replay: {escape(r['replay'] or '')}", soft_wrap=True)
 
 
 def _short(nodeid: str, width: int = 50) -> str:
@@ -159,6 +185,9 @@ def print_summary(result: Certification, backend: str = "process") -> None:
     counts = c["summary"]["verdicts"]
     if result.certified:
         out.print("[bold green]✓ Certified[/bold green]")
+    elif result.exit_code == EXIT_INCONCLUSIVE:
+        out.print("[bold magenta]? Could not judge: not certified[/bold magenta] (the harness "
+                  "failed, not the system: see the errors below)")
     elif result.exit_code:
         out.print("[bold red]✗ Not certified[/bold red]")
     else:
@@ -183,14 +212,21 @@ def print_summary(result: Certification, backend: str = "process") -> None:
     for r in failing:
         note = " [yellow](expected by the baseline)[/yellow]" \
             if r["verdict"] == "expected-fail" else ""
-        out.print(f"  [bold]{r['id']}[/bold] {r['level']} {escape(r['title']['en'])}{note}",
-                  soft_wrap=True)
-        for test in r["tests"]:
-            if test["outcome"] in ("failed", "error"):
-                message = (test["message"] or test["outcome"]).strip().splitlines()[0][:160]
-                out.print(f"    {escape(test['nodeid'].split('::')[-1])}: {escape(message)}",
-                          soft_wrap=True)
-        out.print(f"    replay: {escape(r['replay'] or '')}", soft_wrap=True)
+        _print_requirement(r, note)
+    errored = [r for r in c["requirements"] if r["verdict"] == "error"]
+    if c.get("harness_error"):
+        # Nothing ran: one reason and one command, not one per requirement.
+        lines = c["harness_error"].strip().splitlines()
+        out.print("[magenta]The harness could not run the suites:[/magenta] "
+                  + escape("\n  ".join(lines[:12])), soft_wrap=True)
+        if len(lines) > 12:
+            out.print(f"  [dim]… {len(lines) - 12} more line(s) in the report[/dim]")
+        out.print(f"Run again: {escape(c['replay'])}", soft_wrap=True)
+        errored = []
+    if errored:
+        out.print("Could not judge (harness errors, not failures of the system):")
+    for r in errored:
+        _print_requirement(r, "")
     for rid in c["summary"]["stale_expectations"]:
         out.print(f"[red]Stale baseline entry:[/red] {rid} passes now; remove it from "
                   f"{escape(c['baseline']['file'])}", soft_wrap=True)

@@ -1,7 +1,9 @@
 """Exchanges recorded as evidence: every request a suite sends to the target, with its response.
 
-A vendor must see the exact exchange that showed a failure; so each test's exchanges are kept
-(credentials redacted, bodies capped) and written beside the report.
+A vendor must see the exact exchange that showed a failure, and the agency what a passing test
+saw; so each test's exchanges are kept (credentials redacted, bodies capped) and written beside
+the report. httpx clients record through :meth:`Recorder.hooks`; what goes through ``requests``
+(Schemathesis calls the target with it) through :meth:`Recorder.record_requests`.
 """
 
 from __future__ import annotations
@@ -34,14 +36,19 @@ class Exchange:
         return asdict(self)
 
 
-def _headers(headers: httpx.Headers) -> dict[str, str]:
-    return {k: ("[redacted]" if k.lower() in REDACTED_HEADERS else v)
-            for k, v in headers.items()}
+def _headers(headers: Any) -> dict[str, str]:
+    """Headers as name → value, credentials redacted (Schemathesis keeps each value as a list
+    of the values received: they are joined as one header line would carry them)."""
+    return {k: ("[redacted]" if k.lower() in REDACTED_HEADERS
+                else ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v))
+            for k, v in dict(headers).items()}
 
 
-def _text(content: bytes) -> str | None:
+def _text(content: bytes | str | None) -> str | None:
     if not content:
         return None
+    if isinstance(content, str):
+        content = content.encode("utf-8")
     clipped = content[:BODY_LIMIT]
     text = clipped.decode("utf-8", errors="replace")
     if len(content) > BODY_LIMIT:
@@ -77,6 +84,25 @@ class Recorder:
         exchange.response_body = _text(response.content)
         exchange.elapsed_ms = round(
             (time.perf_counter() - request.extensions["meshcert_started"]) * 1000, 3)
+
+    def record_requests(self, response: Any, error: str | None = None) -> Exchange:
+        """Record an exchange made with ``requests`` (a ``requests.Response``, or what
+        Schemathesis returns with the same fields); returns it, so that a check failing after
+        can add its ``error``."""
+        sent = response.request
+        elapsed = response.elapsed
+        exchange = Exchange(
+            sent.method, str(sent.url), _headers(sent.headers),
+            # a generator body (streamed upload) cannot be read back
+            _text(sent.body) if isinstance(sent.body, bytes | str | None)
+            else "[streamed body: not recorded]",
+            status=response.status_code, response_headers=_headers(response.headers),
+            response_body=_text(response.content),
+            elapsed_ms=round((elapsed if isinstance(elapsed, float | int)
+                              else elapsed.total_seconds()) * 1000, 3),
+            error=error)
+        self.exchanges.append(exchange)
+        return exchange
 
     def dump(self) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.exchanges]

@@ -14,8 +14,13 @@ For ``meshcert certify`` (meshcert/runner.py) it also records what happened, whe
   exchanges its clients recorded (``harness.recorder_for(item)``);
 - ``--meshcert-results FILE``: at the end, every test's outcome, requirement ids, duration, short
   failure text and user_properties (suites record ``("latency_ms", [floats])`` there);
+  the outcome ``error`` (the harness could not judge) for a crash in set-up or teardown and
+  for a :class:`~meshcert.verdicts.HarnessFault` raised by the test, ``failed`` for the rest;
 - with ``--alluredir``: Allure labels for the requirement (also as story), profile and catalog
   version, severity by level, and the exchanges attached as JSON in the test's teardown.
+
+With ``--junitxml``, a test that raised a ``HarnessFault`` is an ``<error>`` there too (pytest
+itself writes ``<failure>`` for whatever the test body raises).
 
 The ``meshcert-certify`` Hypothesis profile (no example database, no deadline) makes a run
 depend on ``--hypothesis-seed`` only, so a failure replays exactly.
@@ -37,6 +42,7 @@ from hypothesis import settings as hypothesis_settings
 from meshcert.catalog import Catalog, load_catalog
 from meshcert.harness import RECORDER, Harness, harness_for
 from meshcert.targets import Target, TargetError, load_target
+from meshcert.verdicts import HarnessFault
 
 SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
 HYPOTHESIS_PROFILE = "meshcert-certify"
@@ -225,6 +231,33 @@ _meshcert_attach_exchanges.__allure_display_name__ = "meshcert evidence"  # type
 _meshcert_attach_exchanges = pytest.fixture(autouse=True)(_meshcert_attach_exchanges)
 
 
+# -- harness faults: "could not judge", apart from failures --------------------------------------
+
+HARNESS_FAULT = pytest.StashKey[bool]()
+FAULTED = pytest.StashKey[list[str]]()  # node ids of tests that raised a HarnessFault
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if call.when == "call" and call.excinfo is not None \
+            and call.excinfo.errisinstance(HarnessFault):
+        item.stash[HARNESS_FAULT] = True
+        item.config.stash.setdefault(FAULTED, []).append(item.nodeid)
+    return report
+
+
+@pytest.hookimpl(trylast=True)  # after junitxml has written its file
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    faulted = session.config.stash.get(FAULTED, [])
+    xml_path = session.config.getoption("xmlpath", None)
+    if faulted and xml_path:
+        from meshcert.reports.junit import failures_to_errors  # the reports import this module
+
+        failures_to_errors(Path(xml_path), faulted, session.config.getoption("junitprefix", None))
+
+
 # -- recording a certification run ---------------------------------------------------------------
 
 
@@ -277,7 +310,7 @@ class RunRecorder:
         return report
 
     def _finish(self, item: pytest.Item, phases: dict[str, pytest.TestReport]) -> None:
-        outcome, failed_report = _outcome(phases)
+        outcome, failed_report = _outcome(phases, item.stash.get(HARNESS_FAULT, False))
         recorder = item.stash.get(RECORDER, None)
         exchanges = recorder.dump() if recorder is not None else []
         properties = _json_safe(dict(item.user_properties))
@@ -289,6 +322,7 @@ class RunRecorder:
             "duration_s": round(sum(r.duration for r in phases.values()), 6),
             "call_duration_s": round(phases["call"].duration, 6) if "call" in phases else None,
             "message": _short_message(failed_report) if failed_report else None,
+            "phase": failed_report.when if failed_report else None,  # where it went wrong
             "details": _details(failed_report) if failed_report else None,
             "location": f"{item.location[0]}:{(item.location[1] or 0) + 1}",
             "user_properties": properties,
@@ -321,8 +355,11 @@ class RunRecorder:
             }, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[str, pytest.TestReport | None]:
-    """One word per test, and the report that explains it when it did not pass."""
+def _outcome(phases: dict[str, pytest.TestReport], harness_fault: bool = False
+             ) -> tuple[str, pytest.TestReport | None]:
+    """One word per test, and the report that explains it when it did not pass: ``error``
+    when the harness could not judge (a crash in set-up or teardown, or ``harness_fault``: the
+    test raised a HarnessFault), ``failed`` when the system under test was judged and failed."""
     setup, call, teardown = (phases.get(w) for w in ("setup", "call", "teardown"))
     if setup is not None and setup.failed:
         return "error", setup
@@ -331,7 +368,7 @@ def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[str, pytest.TestRepo
     result, explained = "passed", None
     if call is not None:
         if call.failed:
-            result, explained = "failed", call
+            result, explained = ("error" if harness_fault else "failed"), call
         elif call.skipped:
             result, explained = ("xfailed" if hasattr(call, "wasxfail") else "skipped"), call
         elif hasattr(call, "wasxfail"):

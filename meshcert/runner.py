@@ -12,15 +12,19 @@ Programmatic API (what ``meshcert certify`` and ``meshcert selftest`` call)::
                      out_dir=None,           # default reports/out/<run id>/
                      baseline=None,          # a baseline file (meshcert/baseline.py)
                      progress=None)          # callable(event: dict), see below
-    result.exit_code      # 0 every MUST passed (after the baseline), 1 one failed
-    result.verdicts       # {"SEC-TLS-001": "pass" | "fail" | "not-tested" | "expected-fail"}
+    result.exit_code      # 0 every MUST passed (after the baseline), 1 one failed, 3 the
+                          # harness could not judge some requirement (meshcert/verdicts.py)
+    result.verdicts       # {"SEC-TLS-001": "pass" | "fail" | "error" | "not-tested" |
+                          #  "expected-fail"}
     result.report_dir     # reports/out/<run id>/ with certificate.json, index.html, ...
     result.certified, result.unexpected_failures, result.stale_expectations, result.seed
 
 Configuration problems (an invalid target, catalog or baseline, an unknown requirement or
 defect, a busy port, an unusable signing key) raise :class:`ConfigError` before anything
-starts; a harness that cannot run at all (a simulator that does not start, pytest stopping on a
-collection error) raises :class:`HarnessError`. Both mean exit status 2 on the command line.
+starts (exit status 2 on the command line). A harness that cannot run at all (a simulator that
+does not start, pytest stopping on a collection error: :class:`HarnessError` inside) still
+gives a report, in which every requirement in scope is an error and ``harness_error`` says why
+(exit status 3, "could not judge", as for a requirement whose tests errored).
 Further keywords: ``topology`` (the harness side for a vendor target), ``signing_key``,
 ``keep_running``, ``rerun_of`` (a run id recorded in the certificate).
 
@@ -65,7 +69,7 @@ from meshcert.catalog import Catalog, CatalogError, load_catalog
 from meshcert.certificate import CERTIFICATE
 from meshcert.harness import CERTIFY_TOPOLOGY, PROFILE_TOPOLOGIES
 from meshcert.targets import Target, TargetError, load_target
-from meshcert.verdicts import EXPECTED_FAIL, FAIL, Outcome, judge
+from meshcert.verdicts import ERROR, EXPECTED_FAIL, FAIL, Outcome, judge, unjudged
 from simulators import defects as defect_registry
 from simulators.common.tls import trust_for
 from simulators.common.topology import Topology, TopologyError, load_topology, with_absolute_paths
@@ -84,7 +88,8 @@ class ConfigError(ValueError):
 
 
 class HarnessError(RuntimeError):
-    """The harness itself could not run the certification; exit status 2."""
+    """The harness itself could not run the certification: nothing was judged; exit status 3
+    (``EXIT_INCONCLUSIVE``), never the system's failure."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,8 @@ def new_run_id() -> str:
 
 def previous_run(run: str | Path) -> PreviousRun:
     """A finished run, by id (reports/out/<id>) or folder: the requirements that failed there
-    (expected failures included) and its seed, for ``--rerun-failed``."""
+    (expected failures included) or could not be judged (error), and its seed, for
+    ``--rerun-failed``."""
     folder = Path(run)
     if not (folder / CERTIFICATE).is_file():
         folder = REPORTS_OUT / str(run)
@@ -128,7 +134,7 @@ def previous_run(run: str | Path) -> PreviousRun:
     try:
         certificate = json.loads(path.read_text(encoding="utf-8"))
         failed = tuple(r["id"] for r in certificate["requirements"]
-                       if r["verdict"] in (FAIL, EXPECTED_FAIL))
+                       if r["verdict"] in (FAIL, EXPECTED_FAIL, ERROR))
         seed = certificate.get("seed")
     except FileNotFoundError:
         raise ConfigError(f"--rerun-failed {run}: no {CERTIFICATE} in {folder} (give a run id "
@@ -159,10 +165,14 @@ def certify(target_path: str | Path, *, requirements: Sequence[str] | None = Non
     seed = seed if seed is not None else secrets.randbelow(2**31)
     plan.report_dir.mkdir(parents=True, exist_ok=True)
     notify({"event": "phase", "text": "starting the simulators"})
-    with _simulators(plan, keep_running) as sims, \
-            tempfile.TemporaryDirectory(prefix="meshcert-certify-") as work:
-        notify({"event": "phase", "text": "running the suites"})
-        results = _run_pytest(plan, sims, seed, Path(work), notify)
+    try:
+        with _simulators(plan, keep_running) as sims, \
+                tempfile.TemporaryDirectory(prefix="meshcert-certify-") as work:
+            notify({"event": "phase", "text": "running the suites"})
+            results = _run_pytest(plan, sims, seed, Path(work), notify)
+    except HarnessError as exc:
+        return _unjudged(plan, str(exc), seed, started, rerun_of, defect is not None,
+                         Path(topology) if topology else None)
     outcome = judge(plan.catalog, plan.target.profile, results["tests"], plan.requirements,
                     plan.baseline)
     notify({"event": "phase", "text": "writing the report"})
@@ -172,7 +182,9 @@ def certify(target_path: str | Path, *, requirements: Sequence[str] | None = Non
         if plan.target.launch else None, defect=plan.defect, defect_overridden=defect is not None,
         catalog=plan.catalog, seed=seed, started=started, finished=datetime.now(UTC),
         scope=plan.requirements, rerun_of=rerun_of, baseline=plan.baseline,
-        pytest_exit=int(results["exitstatus"]), simulators=sims.urls)
+        pytest_exit=int(results["exitstatus"]), simulators=sims.urls,
+        topology=Path(topology) if topology else None, backend=plan.backend,
+        hypothesis_seed=results.get("hypothesis_seed"))
     certificate = write_report(plan.report_dir, facts, outcome, results["tests"], plan.key)
     return Certification(
         run_id=plan.run_id, report_dir=plan.report_dir, exit_code=outcome.exit_code,
@@ -181,6 +193,31 @@ def certify(target_path: str | Path, *, requirements: Sequence[str] | None = Non
         stale_expectations=outcome.stale_expectations, seed=seed, outcome=outcome,
         certificate=certificate, kept_running=sims.urls if keep_running else {},
         sim_run_dir=sims.run_dir)
+
+
+def _unjudged(plan: _Plan, why: str, seed: int, started: datetime, rerun_of: str | None,
+              defect_overridden: bool, topology: Path | None) -> Certification:
+    """The report of a run the harness could not carry out (a simulator that did not start,
+    pytest stopping before it reported): every requirement in scope is an error, the reason
+    is in the certificate and the page, junit.xml holds it as an error; exit status 3."""
+    from meshcert.reports import RunFacts, write_report
+    from meshcert.reports.junit import write_unjudged
+
+    outcome = unjudged(plan.catalog, plan.target.profile, why, plan.requirements)
+    write_unjudged(plan.report_dir / "junit.xml", f"meshcert {plan.target.profile}", why)
+    facts = RunFacts(
+        run_id=plan.run_id, target=plan.target, target_path=plan.target_path,
+        base_url=plan.target.base_url, launch_simulator=plan.target.launch.simulator
+        if plan.target.launch else None, defect=plan.defect,
+        defect_overridden=defect_overridden, catalog=plan.catalog, seed=seed, started=started,
+        finished=datetime.now(UTC), scope=plan.requirements, rerun_of=rerun_of,
+        baseline=plan.baseline, pytest_exit=-1, simulators={}, topology=topology,
+        backend=plan.backend, harness_error=why)
+    certificate = write_report(plan.report_dir, facts, outcome, [], plan.key)
+    return Certification(
+        run_id=plan.run_id, report_dir=plan.report_dir, exit_code=outcome.exit_code,
+        verdicts=outcome.by_id(), certified=False, unexpected_failures=(),
+        stale_expectations=(), seed=seed, outcome=outcome, certificate=certificate)
 
 
 @dataclass(frozen=True)
@@ -498,18 +535,29 @@ def pytest_command(plan: _Plan, sims: _Simulators, seed: int, work: Path) -> lis
     return command
 
 
+def pytest_env(work: Path) -> dict[str, str]:
+    """The environment of the suites' pytest: this process's, without an outer pytest's
+    worker variables, and with Hypothesis's storage (example database, caches) in the run's
+    work folder, so a certification writes nothing into the project checkout (pytest's own
+    cache is off: ``-p no:cacheprovider``)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="120",
+               HYPOTHESIS_STORAGE_DIRECTORY=str(work / "hypothesis"))
+    return env
+
+
 def _run_pytest(plan: _Plan, sims: _Simulators, seed: int, work: Path,
                 notify: Progress) -> dict[str, Any]:
     command = pytest_command(plan, sims, seed, work)
     progress_file = work / "progress.jsonl"
     progress_file.touch()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
-    env.update(PYTHONUNBUFFERED="1", COLUMNS="120")
     log_path = plan.report_dir / "pytest.log"
     with log_path.open("wb") as log, progress_file.open("r", encoding="utf-8") as events:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        # Run in the work folder: whatever a plugin writes relative to where it runs goes
+        # away with the run (every path pytest is given is absolute).
+        process = subprocess.Popen(command, cwd=work, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, env=pytest_env(work))
         pending = ""
         try:
             while True:

@@ -2,7 +2,9 @@
 
 ``run_selftest`` certifies the bundled reference of a profile (everything must pass), then the
 same reference once per defect (simulators/defects/): the defect's requirement must fail and no
-other requirement may. The result is the detection matrix; detection must be 100 % for MUST.
+other requirement may fail or error. A defect whose requirement only errored (the harness could
+not judge it: a fixture crashed) is **inconclusive**, not detected. The result is the detection
+matrix; detection must be 100 % for MUST.
 
 The variants are independent certifications on their own ports and run folders, so they run
 ``jobs`` at a time.
@@ -22,7 +24,7 @@ import yaml
 
 from meshcert.catalog import Catalog, CatalogError, load_catalog
 from meshcert.runner import REPORTS_OUT, ConfigError, HarnessError, certify, new_run_id
-from meshcert.verdicts import FAIL, PASS
+from meshcert.verdicts import ERROR, FAIL, PASS
 from simulators import defects
 
 VENDORS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
@@ -50,8 +52,19 @@ class Variant:
         return tuple(sorted(r for r, v in self.verdicts.items() if v == FAIL))
 
     @property
+    def errored(self) -> tuple[str, ...]:
+        """Requirements the harness could not judge in this variant."""
+        return tuple(sorted(r for r, v in self.verdicts.items() if v == ERROR))
+
+    @property
     def detected(self) -> bool:
         return self.requirement is not None and self.requirement in self.failed
+
+    @property
+    def inconclusive(self) -> bool:
+        """The defect's requirement errored: the harness could not judge whether its tests
+        catch the defect (a crash is not a detection)."""
+        return self.requirement is not None and self.requirement in self.errored
 
     @property
     def unrelated(self) -> tuple[str, ...]:
@@ -59,12 +72,17 @@ class Variant:
         return tuple(r for r in self.failed if r != self.requirement)
 
     @property
+    def unrelated_errors(self) -> tuple[str, ...]:
+        """Requirements the harness could not judge besides this variant's own."""
+        return tuple(r for r in self.errored if r != self.requirement)
+
+    @property
     def ok(self) -> bool:
         if self.error:
             return False
         if self.defect is None:
             return not self.failed and all(v == PASS for v in self.verdicts.values())
-        return self.detected and not self.unrelated
+        return self.detected and not self.unrelated and not self.unrelated_errors
 
 
 @dataclass(frozen=True)
@@ -91,8 +109,9 @@ class Selftest:
 
     def to_json(self) -> dict[str, object]:
         def row(v: Variant) -> dict[str, object]:
-            return {**asdict(v), "detected": v.detected, "unrelated": list(v.unrelated),
-                    "ok": v.ok}
+            return {**asdict(v), "detected": v.detected, "inconclusive": v.inconclusive,
+                    "unrelated": list(v.unrelated),
+                    "unrelated_errors": list(v.unrelated_errors), "ok": v.ok}
         return {"profile": self.profile, "catalog": self.catalog, "seed": self.seed,
                 "ok": self.ok, "detection_rate_must": self.detection_rate,
                 "reference": row(self.reference), "variants": [row(v) for v in self.variants]}
@@ -160,8 +179,10 @@ def run_selftest(profile: str = "resident-registry", *, only: list[str] | None =
             return Variant(defect, requirement, level,
                            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
         seconds = (datetime.now(UTC) - started).total_seconds()
+        # The harness could not run this variant at all: say why, as for an exception.
+        why = (result.certificate.get("harness_error") or "").strip().splitlines()[:1]
         return Variant(defect, requirement, level, dict(result.verdicts),
-                       str(result.report_dir), None, round(seconds, 1))
+                       str(result.report_dir), why[0] if why else None, round(seconds, 1))
 
     jobs_list: list[tuple[str | None, str | None, str | None]] = [(None, None, None), *planned]
     results: dict[str | None, Variant] = {}

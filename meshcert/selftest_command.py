@@ -113,11 +113,14 @@ def _print_profile(result: Selftest) -> int:
             out.print(line, soft_wrap=True)
     musts = result.must_variants
     detected = sum(v.detected for v in musts)
-    unrelated = sum(bool(v.unrelated) for v in result.variants)
+    inconclusive = [v.defect for v in result.variants if v.inconclusive]
+    unrelated = sum(bool(v.unrelated or v.unrelated_errors) for v in result.variants)
     variants = (result.reference, *result.variants)
     busy = sum(v.seconds for v in variants)
     out.print(f"reference: {'all requirements pass' if result.reference.ok else 'NOT clean'}"
               f" · MUST detection {detected}/{len(musts)} ({result.detection_rate:.0%})"
+              + (f" · inconclusive (the harness could not judge): {len(inconclusive)}"
+                 if inconclusive else "") +
               f" · defects with unrelated failures: {unrelated}"
               f" · {busy:.0f} s of certifications, seed {result.seed}")
     out.print(f"reports: {shown(result.report_dir)}/ (selftest.json, one report per variant)")
@@ -140,8 +143,13 @@ def _matrix(reference: Variant, variants: tuple[Variant, ...]) -> Table:
 def _unrelated(reference: Variant, variants: tuple[Variant, ...]) -> list[str]:
     """One line per variant that failed requirements it should not have."""
     lines = [f"  (reference) fails {', '.join(reference.failed)}"] if reference.failed else []
+    if reference.errored:
+        lines.append(f"  (reference) could not be judged on {', '.join(reference.errored)} "
+                     "(harness errors)")
     lines += [f"  {v.defect} also fails {', '.join(v.unrelated)}"
               for v in variants if v.unrelated]
+    lines += [f"  {v.defect} also errors on {', '.join(v.unrelated_errors)} (harness errors)"
+              for v in variants if v.unrelated_errors]
     return lines
 
 
@@ -151,7 +159,10 @@ def _result(v: Variant) -> str:
     if v.error:
         return f"[red]{v.error}[/red]"
     if v.defect is None:
-        return "[red]reference fails[/red]"
+        return "[magenta]inconclusive (harness errors)[/magenta]" \
+            if v.errored and not v.failed else "[red]reference fails[/red]"
+    if v.inconclusive:
+        return "[magenta]inconclusive (its requirement errored)[/magenta]"
     if not v.detected:
         return "[red]missed[/red]"
-    return f"[yellow]too broad ({len(v.unrelated)})[/yellow]"
+    return f"[yellow]too broad ({len(v.unrelated) + len(v.unrelated_errors)})[/yellow]"

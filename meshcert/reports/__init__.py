@@ -1,5 +1,6 @@
 """Report builders: certificate.json (content.py), index.html (html.py with the Jinja2 template
-in templates/, SVG charts from charts.py), signed with meshcert.certificate.
+in templates/, SVG charts from charts.py), signed with meshcert.certificate; junit.py keeps
+harness errors apart from failures in junit.xml.
 
 A report folder (default reports/out/<run id>/, git-ignored)::
 
@@ -7,7 +8,8 @@ A report folder (default reports/out/<run id>/, git-ignored)::
     certificate.json.sig    Ed25519 signature over the exact bytes of certificate.json (base64)
     signing-key.pub.pem     the public key it verifies with
     index.html              self-contained: banner, matrix, failing exchanges, latency charts
-    junit.xml               the suites' JUnit XML
+    junit.xml               the suites' JUnit XML: harness errors as <error> (junit.py),
+                            failures of the system as <failure>
     allure-results/         Allure results: labels per requirement, exchanges attached
     evidence/<test>.json    per test: outcome and the exchanges it recorded
     pytest.log              pytest's own output

@@ -3,13 +3,22 @@
 Shape (format ``meshcert-certificate/1``; ``files`` and the signature are added when signing)::
 
     run_id, certified, exit_code, summary{verdicts, tests, unexpected_failures,
-    stale_expectations, reasons}, target{file, sha256, name, vendor, base_url, municipality,
-    launch}, profile{id, title}, catalog{name, version, published, sha256},
+    stale_expectations, errors, reasons}, target{file, sha256, name, vendor, base_url,
+    municipality, launch}, profile{id, title}, catalog{name, version, published, sha256},
     harness{name, version, packages}, environment{python, implementation, platform, system,
-    machine}, seed, replay, scope{requirements, rerun_of}, started, finished, duration_s,
-    simulators, baseline, requirements[{id, level, title, verdict, in_scope, defect, target,
-    baseline, tests[{nodeid, outcome, duration_s, message, evidence}], duration_s, replay}],
+    machine}, harness_error (why the harness could not run at all, else null), seed,
+    seeds{hypothesis, population}, replay, scope{requirements, rerun_of, topology, backend},
+    started, finished, duration_s, simulators, baseline,
+    requirements[{id, level, title, verdict, in_scope, defect, target, baseline,
+    tests[{nodeid, outcome, phase, duration_s, message, evidence}], duration_s, replay}],
     latency[{test, requirements, count, p50_ms, p95_ms, ..., target}], signature, files
+
+A verdict is pass, fail, error (the harness could not judge: not the system's failure),
+expected-fail or not-tested (meshcert/verdicts.py). ``exit_code`` is the command's exit status.
+A requirement that failed or errored carries its ``replay``: the command that reruns just its
+tests against the same target, with the same Hypothesis seed (``--seed``), harness topology and
+backend; the population the harness seeds comes from the target file (its ``seeding.seed``,
+recorded under ``seeds``), whose SHA-256 is recorded too.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from meshcert.catalog import Catalog, catalog_path
 from meshcert.certificate import FORMAT, PUBLIC_KEY
 from meshcert.latency import summaries
 from meshcert.targets import Target
-from meshcert.verdicts import FAILED_OUTCOMES, Outcome
+from meshcert.verdicts import NOT_PASSED_OUTCOMES, Outcome
 
 PACKAGES = ("pytest", "hypothesis", "schemathesis", "httpx", "allure-pytest", "cryptography")
 
@@ -56,6 +65,10 @@ class RunFacts:
     baseline: Baseline | None
     pytest_exit: int
     simulators: dict[str, str]
+    topology: Path | None = None    # --topology as given (a vendor target's harness side)
+    backend: str = "process"        # where the simulators ran (--backend)
+    hypothesis_seed: str | None = None  # the seed pytest reports it used (results file)
+    harness_error: str | None = None    # why the harness could not run at all, if it could not
 
 
 def _version(name: str) -> str:
@@ -82,18 +95,24 @@ def shown(path: Path) -> str:
 
 
 def replay_command(facts: RunFacts, requirement_id: str | None = None) -> str:
-    """The command that reruns (a requirement of) this run with the same Hypothesis seed."""
+    """The command that reruns (a requirement of) this run as it ran: the same target file,
+    Hypothesis seed, defect (when one was given on the command line), harness topology and
+    backend. Everything else a run depends on is in the target file (its population seed)."""
     words = ["meshcert", "certify", "--target", shown(facts.target_path)]
     if requirement_id:
         words += ["--requirement", requirement_id]
     words += ["--seed", str(facts.seed)]
     if facts.defect_overridden and facts.defect:
         words += ["--defect", facts.defect]
+    if facts.topology is not None:
+        words += ["--topology", shown(facts.topology)]
+    if facts.backend != "process":
+        words += ["--backend", facts.backend]
     return shlex.join(words)
 
 
 def _test_entry(test: dict[str, Any]) -> dict[str, Any]:
-    return {"nodeid": test["nodeid"], "outcome": test["outcome"],
+    return {"nodeid": test["nodeid"], "outcome": test["outcome"], "phase": test.get("phase"),
             "duration_s": test["duration_s"], "message": test.get("message"),
             "evidence": test.get("evidence"), "exchanges": test.get("exchanges", 0)}
 
@@ -106,7 +125,7 @@ def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, A
     requirements = []
     for verdict in outcome.verdicts:
         requirement = verdict.requirement
-        failing = any(t["outcome"] in FAILED_OUTCOMES for t in verdict.tests)
+        failing = any(t["outcome"] in NOT_PASSED_OUTCOMES for t in verdict.tests)
         requirements.append({
             "id": requirement.id,
             "level": requirement.level,
@@ -134,6 +153,7 @@ def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, A
             "tests": dict(Counter(t["outcome"] for t in tests)),
             "unexpected_failures": list(outcome.unexpected_failures),
             "stale_expectations": list(outcome.stale_expectations),
+            "errors": list(outcome.errors),
             "reasons": list(outcome.reasons),
         },
         "target": {
@@ -157,13 +177,20 @@ def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, A
                         "platform": platform.platform(), "system": platform.system(),
                         "machine": platform.machine()},
         "seed": facts.seed,
+        # What pytest reports it seeded Hypothesis with (the same as ``seed``, by construction).
+        "seeds": {"hypothesis": int(facts.hypothesis_seed) if facts.hypothesis_seed
+                  else facts.seed,
+                  "population": target.seeding.seed if target.seeding else None},
         "replay": replay_command(facts),
         "scope": {"requirements": list(facts.scope) if facts.scope is not None else None,
-                  "rerun_of": facts.rerun_of},
+                  "rerun_of": facts.rerun_of,
+                  "topology": shown(facts.topology) if facts.topology else None,
+                  "backend": facts.backend},
         "started": facts.started.isoformat(timespec="seconds"),
         "finished": facts.finished.isoformat(timespec="seconds"),
         "duration_s": round((facts.finished - facts.started).total_seconds(), 3),
         "pytest_exit_status": facts.pytest_exit,
+        "harness_error": facts.harness_error,
         "simulators": facts.simulators,
         "baseline": facts.baseline.to_json() if facts.baseline else None,
         "requirements": requirements,

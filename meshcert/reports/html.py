@@ -12,7 +12,14 @@ import jinja2
 from meshcert.latency import samples_of
 from meshcert.pytest_plugin import safe_test_id
 from meshcert.reports.charts import latency_histogram
-from meshcert.verdicts import FAILED_OUTCOMES, VERDICTS
+from meshcert.verdicts import (
+    ERROR_OUTCOMES,
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    FAILED_OUTCOMES,
+    PHASES,
+    VERDICTS,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SHOWN_EXCHANGES = 5  # per failing test: the last ones (the failing exchange is usually last)
@@ -27,19 +34,27 @@ def render_index(certificate: dict[str, Any], tests: list[dict[str, Any]],
                  report_dir: Path) -> str:
     template = _environment.get_template("index.html.j2")
     return template.render(c=certificate, banner=banner(certificate), verdicts=VERDICTS,
-                           failures=_failures(certificate, tests, report_dir),
+                           failures=_failures(certificate, tests, report_dir, FAILED_OUTCOMES),
+                           errors=_failures(certificate, tests, report_dir, ERROR_OUTCOMES),
+                           phases=PHASES,
                            charts=_charts(certificate, tests),
                            levels=("MUST", "SHOULD", "MAY"))
 
 
 def banner(certificate: dict[str, Any]) -> dict[str, str]:
-    """The headline: certified, not certified (the gate failed), or passed without certifying
-    (a partial run, untested or baseline-expected MUST requirements)."""
+    """The headline: certified, not certified (the gate failed), could not judge (the harness
+    failed: no requirement failed, some could not be judged), or passed without certifying (a
+    partial run, untested or baseline-expected MUST requirements)."""
     summary = certificate["summary"]
     if certificate["certified"]:
         return {"kind": "certified", "title": "Certified", "ja": "適合",
                 "text": "Every MUST requirement of the profile passed."}
-    if certificate["exit_code"] != 0:
+    if certificate["exit_code"] == EXIT_INCONCLUSIVE:
+        return {"kind": "error", "title": "Could not judge: not certified", "ja": "判定不能",
+                "text": "The harness failed, not (as far as it could see) the system under "
+                        "test; fix the harness error and run again. "
+                        + "; ".join(summary["reasons"])}
+    if certificate["exit_code"] != EXIT_OK:
         return {"kind": "failed", "title": "Not certified", "ja": "不適合",
                 "text": "; ".join(summary["reasons"][:2])}
     partial = certificate["scope"]["requirements"] is not None
@@ -76,11 +91,13 @@ def _exchange(raw: dict[str, Any]) -> dict[str, Any]:
             "response_pretty": _pretty(raw.get("response_body"))}
 
 
-def _failures(certificate: dict[str, Any], tests: list[dict[str, Any]],
-              report_dir: Path) -> list[dict[str, Any]]:
+def _failures(certificate: dict[str, Any], tests: list[dict[str, Any]], report_dir: Path,
+              outcomes: frozenset[str]) -> list[dict[str, Any]]:
+    """The tests with one of ``outcomes`` (failed, or harness errors), each with its
+    requirements, replay commands and last exchanges."""
     by_id = {r["id"]: r for r in certificate["requirements"]}
     found = []
-    for test in (t for t in tests if t["outcome"] in FAILED_OUTCOMES):
+    for test in (t for t in tests if t["outcome"] in outcomes):
         exchanges: list[dict[str, Any]] = []
         if test.get("evidence"):
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ def record(nodeid: str, requirements: list[str], outcome: str = "passed",
                 **extra: Any) -> dict[str, Any]:
     return {"nodeid": nodeid, "name": nodeid.split("::")[-1], "requirements": requirements,
             "outcome": outcome, "duration_s": 0.25, "call_duration_s": 0.2,
-            "message": extra.pop("message", None), "details": None,
+            "message": extra.pop("message", None), "phase": extra.pop("phase", None),
+            "details": None,
             "location": f"{nodeid.split('::')[0]}:10", "user_properties": {},
             "exchanges": 0, "evidence": None, **extra}
 
@@ -45,7 +47,7 @@ def sample_tests() -> list[dict[str, Any]]:
                             "with 401; the target answered 200"),
         record("suites/rr/test_auth.py::test_expired_is_refused", ["SEC-AUTH-003"]),
         record("suites/rr/test_errors.py::test_problem_json", ["ERR-PROB-001"], "error",
-                    message="ConnectError: connection refused"),
+                    message="RuntimeError: the seeding endpoint is down", phase="setup"),
         record("suites/rr/test_ids.py::test_request_id", ["ERR-REQID-001"], "failed",
                     message="AssertionError: no X-Request-ID"),
         record("suites/rr/test_perf.py::test_reads_are_fast", ["PERF-READ-001"],
@@ -75,8 +77,9 @@ def exchanges_for(nodeid: str) -> list[dict[str, Any]]:
 
 def make_report(folder: Path, key: Ed25519PrivateKey, *, tests: list[dict[str, Any]] | None
                 = None, scope: tuple[str, ...] | None = None,
-                baseline: Baseline | None = None) -> dict[str, Any]:
-    """Write a complete signed report into ``folder``; returns the certificate."""
+                baseline: Baseline | None = None, **facts: Any) -> dict[str, Any]:
+    """Write a complete signed report into ``folder``; returns the certificate. ``facts``
+    override fields of the run's RunFacts (``topology``, ``backend``, ...)."""
     target, _ = load_target(REFERENCE)
     catalog = load_catalog(target.catalog)
     tests = sample_tests() if tests is None else tests
@@ -91,11 +94,18 @@ def make_report(folder: Path, key: Ed25519PrivateKey, *, tests: list[dict[str, A
         test["evidence"], test["exchanges"] = f"evidence/{name}", len(exchanges)
     (folder / "junit.xml").write_text("<testsuites/>\n", encoding="utf-8")
     outcome = judge(catalog, target.profile, tests, scope, baseline)
+    run = sample_facts(scope=scope, baseline=baseline, **facts)
+    return write_report(folder, run, outcome, tests, key)
+
+
+def sample_facts(**overrides: Any) -> RunFacts:
+    """The facts of a run of the bundled reference registry (``overrides`` change fields)."""
+    target, _ = load_target(REFERENCE)
     started = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-    facts = RunFacts(run_id="20261126T100000Z-abcdef", target=target, target_path=REFERENCE,
-                     base_url="https://127.0.0.1:18201", launch_simulator="municipal",
-                     defect=None, defect_overridden=False, catalog=catalog, seed=1234,
-                     started=started, finished=started + timedelta(seconds=42), scope=scope,
-                     rerun_of=None, baseline=baseline, pytest_exit=1,
-                     simulators={"municipal": "https://127.0.0.1:18201"})
-    return write_report(folder, facts, outcome, tests, key)
+    run = RunFacts(run_id="20261126T100000Z-abcdef", target=target, target_path=REFERENCE,
+                   base_url="https://127.0.0.1:18201", launch_simulator="municipal",
+                   defect=None, defect_overridden=False, catalog=load_catalog(target.catalog),
+                   seed=1234, started=started, finished=started + timedelta(seconds=42),
+                   scope=None, rerun_of=None, baseline=None, pytest_exit=1,
+                   simulators={"municipal": "https://127.0.0.1:18201"})
+    return replace(run, **overrides)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from meshcert import signing
 from meshcert.certificate import UnreadableReport, verify_report
 from meshcert.cli import app
-from tests.unit.sample_report import make_report
+from tests.unit.sample_report import REFERENCE, make_report
 
 runner = CliRunner()
 
@@ -93,3 +93,60 @@ def test_verify_exit_status_valid_invalid_unreadable(report: Path, tmp_path: Pat
     unreadable = runner.invoke(app, ["verify", str(tmp_path / "nowhere")])
     assert unreadable.exit_code == 2
     assert unreadable.stderr.startswith("meshcert: error: ")
+
+
+# -- harness errors apart from failures, and the replay ------------------------------------------
+
+
+def test_a_harness_error_is_its_own_verdict_in_the_certificate(tmp_path: Path, key) -> None:
+    certificate = make_report(tmp_path / "r", key)
+    by_id = {r["id"]: r for r in certificate["requirements"]}
+    assert by_id["ERR-PROB-001"]["verdict"] == "error"      # its fixture crashed
+    assert by_id["SEC-AUTH-002"]["verdict"] == "fail"       # judged, and failed
+    assert certificate["summary"]["errors"] == ["ERR-PROB-001"]
+    assert certificate["summary"]["verdicts"]["error"] == 1
+    [test] = by_id["ERR-PROB-001"]["tests"]
+    assert test["outcome"] == "error" and test["phase"] == "setup"
+    # an error is replayable like a failure
+    assert "--requirement ERR-PROB-001" in by_id["ERR-PROB-001"]["replay"]
+    assert certificate["exit_code"] == 1 and not certificate["certified"]  # a MUST failed too
+
+
+def test_a_run_with_only_harness_errors_exits_3_and_is_not_certified(tmp_path: Path,
+                                                                      key) -> None:
+    from meshcert.catalog import load_catalog
+    from tests.unit.sample_report import record
+
+    tests = [record(f"suites/t.py::test_{r.id}", [r.id])
+             for r in load_catalog().for_profile("resident-registry")]
+    tests[0]["outcome"], tests[0]["phase"] = "error", "setup"
+    certificate = make_report(tmp_path / "r", key, tests=tests)
+    assert certificate["exit_code"] == 3
+    assert not certificate["certified"]
+    assert certificate["summary"]["errors"] == [tests[0]["requirements"][0]]
+    assert certificate["summary"]["verdicts"]["fail"] == 0
+
+
+def test_the_replay_carries_target_requirement_seeds_topology_and_backend(tmp_path: Path,
+                                                                          key) -> None:
+    import shlex
+
+    topology = tmp_path / "my-harness.yaml"
+    certificate = make_report(tmp_path / "r", key, topology=topology, backend="docker",
+                              hypothesis_seed="1234")
+    replay = {r["id"]: r["replay"] for r in certificate["requirements"]}["SEC-AUTH-002"]
+    words = shlex.split(replay)
+    assert words[:2] == ["meshcert", "certify"]
+    option = dict(zip(words[2::2], words[3::2], strict=True))
+    assert Path(option.pop("--target")).resolve() == REFERENCE  # as typed from here
+    assert option == {"--requirement": "SEC-AUTH-002", "--seed": "1234",
+                      "--topology": str(topology), "--backend": "docker"}
+    # the seed given is the one pytest reports it seeded Hypothesis with, and the population's
+    # seed is the target file's (hashed in the certificate)
+    assert certificate["seeds"] == {"hypothesis": 1234, "population": 1}
+    assert certificate["target"]["sha256"]
+    assert certificate["scope"]["topology"] == str(topology)
+    assert certificate["scope"]["backend"] == "docker"
+    # nothing failed, nothing to replay; the whole run's replay has no --requirement
+    assert {r["id"]: r["replay"] for r in certificate["requirements"]}["SEC-TLS-001"] is None
+    assert "--requirement" not in certificate["replay"] and "--seed 1234" in certificate["replay"]

@@ -111,10 +111,11 @@ def write_run(folder: Path, verdicts: dict[str, str], seed: int = 77) -> Path:
 def test_rerun_failed_takes_the_failures_and_the_seed_of_a_run(tmp_path: Path) -> None:
     run = write_run(tmp_path / "reports" / "out" / "RUN1", {
         "SEC-TLS-001": "pass", "SEC-AUTH-002": "fail", "SEC-TLS-002": "expected-fail",
-        "ERR-REQID-001": "not-tested"})
+        "ERR-REQID-001": "not-tested", "ERR-PROB-001": "error"})
     for reference in ("RUN1", str(run)):
         previous = previous_run(reference)
-        assert previous.failed == ("SEC-AUTH-002", "SEC-TLS-002")
+        # a requirement the harness could not judge is rerun too
+        assert previous.failed == ("SEC-AUTH-002", "SEC-TLS-002", "ERR-PROB-001")
         assert previous.seed == 77
 
 

@@ -51,6 +51,31 @@ def test_the_matrix_failures_and_chart_are_in_the_page(report: Path) -> None:
     assert "𠮷田 髙" in html  # hard characters kept exactly
 
 
+def test_a_harness_error_is_shown_apart_from_the_failures(report: Path) -> None:
+    html = (report / "index.html").read_text(encoding="utf-8")
+    failures, _, errors = html.partition('id="harness-errors"')
+    assert "test_another_audience_is_refused" in failures.split("<h2>Failures")[1]
+    assert "test_problem_json" not in failures.split("<h2>Failures")[1]
+    assert "the seeding endpoint is down" in errors
+    assert "could not judge this test (an error in set-up)" in errors
+    assert '<span class="badge error">error</span>' in html
+    assert "--requirement ERR-PROB-001" in errors  # a harness error can be replayed too
+
+
+def test_a_run_with_only_harness_errors_says_could_not_judge(tmp_path: Path) -> None:
+    from tests.unit.sample_report import record
+
+    key, _ = signing.load_or_create_key(tmp_path / "key.pem")
+    tests = [record(f"suites/t.py::test_{r.id}", [r.id])
+             for r in load_catalog("2026.1").for_profile("resident-registry")]
+    tests[0].update(outcome="error", phase="setup", message="the municipal simulator is down")
+    make_report(tmp_path / "out", key, tests=tests)
+    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert '<section class="banner error" id="banner">' in html
+    assert "Could not judge: not certified" in html and "Not certified<" not in html
+    assert "No test failed." in html and "the municipal simulator is down" in html
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or \
         shutil.which("google-chrome")
@@ -85,8 +110,11 @@ def test_in_a_browser_the_matrix_filters_by_status_and_level(report: Path) -> No
     visible = [row for row in rows(dom) if " hidden" not in row]
     assert len(rows(dom)) == REQUIREMENTS
     assert [re.search(r'id="req-([^"]+)"', row).group(1) for row in visible] == \
-        ["SEC-AUTH-002", "ERR-PROB-001"]  # ERR-REQID-001 fails too, but is a SHOULD
-    assert "showing 2 of" in dom
+        ["SEC-AUTH-002"]  # ERR-REQID-001 fails too, but is a SHOULD; ERR-PROB-001 errored
+    assert "showing 1 of" in dom
+    dom = dump_dom((report / "index.html").as_uri() + "#status=error")
+    visible = [row for row in rows(dom) if " hidden" not in row]
+    assert [re.search(r'id="req-([^"]+)"', row).group(1) for row in visible] == ["ERR-PROB-001"]
 
 
 def test_a_body_nested_too_deep_to_parse_is_shown_as_sent() -> None:

@@ -16,6 +16,7 @@ SUITE = '''
 import pytest
 from meshcert.evidence import Exchange, Recorder
 from meshcert.harness import RECORDER
+from meshcert.verdicts import HarnessFault
 
 
 @pytest.fixture
@@ -51,6 +52,11 @@ def test_errors(broken):
 @pytest.mark.requirement("SEC-TLS-002")
 def test_skips():
     pytest.skip("needs TLS 1.1 in the client")
+
+
+@pytest.mark.requirement("SEC-AUTH-002")
+def test_harness_gives_up():
+    raise HarnessFault("the mesh simulator's fault-injection endpoint answered 503")
 '''
 
 
@@ -64,7 +70,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--meshcert-results", str(folder / "results.json"),
          "--meshcert-progress", str(folder / "progress.jsonl"),
          "--meshcert-evidence", str(folder / "evidence"),
-         "--alluredir", str(folder / "allure"), "-q"],
+         "--alluredir", str(folder / "allure"), "--junitxml", str(folder / "junit.xml"), "-q"],
         cwd=folder, capture_output=True, text=True, timeout=120, check=False)
     return folder
 
@@ -78,7 +84,10 @@ def test_each_test_gets_one_outcome_with_its_requirements(run: Path) -> None:
     found = results(run)
     assert {n: t["outcome"] for n, t in found.items()} == {
         "test_passes": "passed", "test_fails": "failed", "test_errors": "error",
-        "test_skips": "skipped"}
+        "test_skips": "skipped", "test_harness_gives_up": "error"}
+    assert {n: t["phase"] for n, t in found.items()} == {
+        "test_passes": None, "test_fails": "call", "test_errors": "setup",
+        "test_skips": "call", "test_harness_gives_up": "call"}
     assert found["test_fails"]["requirements"] == ["ERR-PROB-001"]
     assert all(t["duration_s"] >= 0 for t in found.values())
 
@@ -101,17 +110,31 @@ def test_the_exchanges_of_a_test_are_its_evidence(run: Path) -> None:
     evidence = json.loads((run / failing["evidence"]).read_text(encoding="utf-8"))
     assert evidence["outcome"] == "failed"
     assert evidence["exchanges"][0]["status"] == 404
-    assert len(list((run / "evidence").iterdir())) == 4  # one file per test
+    assert len(list((run / "evidence").iterdir())) == 5  # one file per test
 
 
 def test_progress_is_one_line_per_event_in_order(run: Path) -> None:
     events = [json.loads(line) for line in
               (run / "progress.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert events[0] == {"event": "collected", "total": 4}
-    assert [e["event"] for e in events[1:-1]] == ["start", "test"] * 4
+    assert events[0] == {"event": "collected", "total": 5}
+    assert [e["event"] for e in events[1:-1]] == ["start", "test"] * 5
     assert events[-1]["event"] == "finished"
     assert [e["outcome"] for e in events if e["event"] == "test"] == [
-        "passed", "failed", "error", "skipped"]
+        "passed", "failed", "error", "skipped", "error"]
+
+
+def test_junit_keeps_harness_errors_apart_from_failures(run: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(run / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert [e.tag for e in cases["test_fails"]] == ["failure"]
+    assert cases["test_errors"].find("error") is not None          # pytest's own: set-up
+    harness = cases["test_harness_gives_up"]                        # the HarnessFault
+    assert harness.find("failure") is None and harness.find("error") is not None
+    assert "fault-injection endpoint answered 503" in harness.find("error").get("message")
+    assert (suite.get("failures"), suite.get("errors")) == ("1", "2")
 
 
 def test_allure_gets_the_exchanges_as_a_json_attachment(run: Path) -> None:

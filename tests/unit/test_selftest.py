@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from meshcert.catalog import load_catalog
@@ -63,3 +65,62 @@ def test_selftest_all_runs_every_profile_with_a_reference_and_names_unknown_ones
     assert _profiles(catalog, "resident-registry") == ["resident-registry"]
     with pytest.raises(SelftestError, match="no profile 'nope'"):
         _profiles(catalog, "nope")
+
+
+def test_a_defect_whose_requirement_only_errored_is_inconclusive_not_detected():
+    v = variant("ignore-audience", "SEC-AUTH-002", **{"SEC-AUTH-002": "error",
+                                                      "SEC-AUTH-003": "pass"})
+    assert v.inconclusive and not v.detected and not v.ok
+    from meshcert.selftest_command import _result
+
+    assert "inconclusive" in _result(v)
+
+
+def test_a_harness_error_elsewhere_makes_a_detected_defect_too_broad():
+    v = variant("ignore-audience", "SEC-AUTH-002", **{"SEC-AUTH-002": "fail",
+                                                      "ERR-PROB-001": "error"})
+    assert v.detected and not v.inconclusive and not v.ok
+    assert v.unrelated == () and v.unrelated_errors == ("ERR-PROB-001",)
+
+
+def test_a_reference_with_a_harness_error_is_not_clean_and_says_why():
+    from meshcert.selftest_command import _result, _unrelated
+
+    reference = variant(None, None, **{"A-001": "pass", "B-001": "error"})
+    assert not reference.ok and reference.errored == ("B-001",)
+    assert "inconclusive" in _result(reference)
+    assert _unrelated(reference, ()) == [
+        "  (reference) could not be judged on B-001 (harness errors)"]
+
+
+def test_the_detection_rate_counts_an_inconclusive_must_defect_as_not_detected(tmp_path):
+    from meshcert.selftest import Selftest
+
+    found = variant("ignore-audience", "SEC-AUTH-002", **{"SEC-AUTH-002": "fail"})
+    unjudged = variant("accept-expired", "SEC-AUTH-003", **{"SEC-AUTH-003": "error"})
+    result = Selftest("resident-registry", "2026.1", 1, variant(None, None, **{"A": "pass"}),
+                      (found, unjudged), tmp_path)
+    assert result.detection_rate == 0.5 and not result.ok
+    row = result.to_json()["variants"][1]
+    assert row["inconclusive"] is True and row["detected"] is False
+
+
+def test_a_variant_the_harness_could_not_run_says_why(monkeypatch, tmp_path):
+    import meshcert.selftest as selftest_module
+    from meshcert.runner import Certification
+    from meshcert.verdicts import unjudged
+
+    catalog = load_catalog()
+    [(defect, _, _)] = planned_defects(catalog, "information-provider")[:1]
+
+    def certify(target, *, defect=None, seed=None, out_dir=None):
+        outcome = unjudged(catalog, "information-provider", "mesh did not start\nmore")
+        return Certification("r", Path(out_dir), 3, outcome.by_id(), False, (), (), 1,
+                             outcome, {"harness_error": "mesh did not start\nmore"})
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(selftest_module, "certify", certify)
+    result = selftest_module.run_selftest("information-provider", only=[defect], jobs=1)
+    [variant] = result.variants
+    assert variant.error == "mesh did not start" and variant.inconclusive
+    assert not variant.ok and not result.reference.ok

@@ -10,7 +10,7 @@ import yaml
 
 from meshcert.baseline import BaselineError, load_baseline
 from meshcert.catalog import Catalog, load_catalog
-from meshcert.verdicts import judge
+from meshcert.verdicts import EXIT_FAILED, EXIT_INCONCLUSIVE, judge
 from tests.unit.sample_report import record
 
 PROFILE = "resident-registry"
@@ -52,9 +52,55 @@ def test_a_failing_must_fails_the_run_and_is_named(catalog: Catalog) -> None:
     assert not outcome.certified
 
 
-def test_a_setup_error_is_a_failure(catalog: Catalog) -> None:
+def test_a_harness_error_is_inconclusive_not_a_failure(catalog: Catalog) -> None:
     tests = with_outcome(every_must_passing(catalog), "SEC-TLS-001", "error")
-    assert judge(catalog, PROFILE, tests).by_id()["SEC-TLS-001"] == "fail"
+    outcome = judge(catalog, PROFILE, tests)
+    assert outcome.by_id()["SEC-TLS-001"] == "error"
+    assert outcome.unexpected_failures == ()
+    assert outcome.errors == ("SEC-TLS-001",)
+    assert outcome.exit_code == EXIT_INCONCLUSIVE == 3
+    assert not outcome.certified  # a run with errors certifies nothing
+    assert outcome.counts()["error"] == 1 and outcome.counts()["fail"] == 0
+    assert any("could not be judged" in r and "SEC-TLS-001" in r for r in outcome.reasons)
+
+
+def test_one_erroring_test_among_passing_ones_leaves_the_requirement_unjudged(
+        catalog: Catalog) -> None:
+    tests = [*every_must_passing(catalog),
+             record("suites/t.py::test_more_tls", ["SEC-TLS-001"], "error")]
+    assert judge(catalog, PROFILE, tests).by_id()["SEC-TLS-001"] == "error"
+
+
+def test_a_failure_outranks_an_error_in_the_requirement_and_in_the_exit_status(
+        catalog: Catalog) -> None:
+    tests = [*with_outcome(every_must_passing(catalog), "SEC-TLS-001", "error"),
+             record("suites/t.py::test_more_tls", ["SEC-TLS-001"], "failed")]
+    outcome = judge(catalog, PROFILE, tests)
+    assert outcome.by_id()["SEC-TLS-001"] == "fail"
+    tests = with_outcome(with_outcome(every_must_passing(catalog), "SEC-TLS-001", "error"),
+                         "SEC-AUTH-002", "failed")
+    outcome = judge(catalog, PROFILE, tests)
+    assert outcome.exit_code == EXIT_FAILED == 1
+    assert outcome.errors == ("SEC-TLS-001",) and outcome.unexpected_failures == (
+        "SEC-AUTH-002",)
+
+
+def test_an_erroring_should_is_not_certified_either(catalog: Catalog) -> None:
+    tests = with_outcome(every_must_passing(catalog), "ERR-REQID-001", "error")
+    outcome = judge(catalog, PROFILE, tests)
+    assert outcome.exit_code == EXIT_INCONCLUSIVE
+    assert not outcome.certified
+
+
+def test_an_expected_failure_that_errors_is_neither_expected_nor_stale(
+        tmp_path: Path, catalog: Catalog) -> None:
+    baseline = load_baseline(baseline_file(tmp_path, [
+        {"id": "SEC-TLS-002", "reason": "known"}]), catalog, PROFILE)
+    tests = with_outcome(every_must_passing(catalog), "SEC-TLS-002", "error")
+    outcome = judge(catalog, PROFILE, tests, baseline=baseline)
+    assert outcome.by_id()["SEC-TLS-002"] == "error"
+    assert outcome.stale_expectations == ()
+    assert outcome.exit_code == EXIT_INCONCLUSIVE
 
 
 def test_a_failing_should_shows_but_does_not_fail_the_gate(catalog: Catalog) -> None:
