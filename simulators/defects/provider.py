@@ -28,7 +28,7 @@ from simulators.tax.store import TaxStore
 PROVISIONS = re.compile(r"^/v1/provisions$")
 RECORDS = re.compile(r"^/v1/provision-records$")
 PUBLISH = re.compile(r"^/v1/copies/publish$")
-PUBLIC_FUND_ITEM = "TM00000000000089"  # 公金受取口座情報: an item this system does not hold
+OTHER_YEAR_ITEM = "TM00000000000003"  # an item code nobody asked for
 SLOW_S = 0.3
 
 
@@ -45,11 +45,16 @@ def _items(change: Any) -> Any:
 
 
 def _with_other_item(body: Any) -> Any:
-    """The asked item, and the person's public-fund account as well (nobody asked for it)."""
-    if isinstance(body, dict) and isinstance(body.get("items"), list):
-        body["items"].append({"item_code": PUBLIC_FUND_ITEM, "status": "01", "message": None,
-                              "payload": {"bank_code": "0001", "branch_code": "101",
-                                          "account_type": "普通", "account_number": "1234567"}})
+    """The asked item, and the person's figures of the year before as another item nobody
+    asked for — in the contract's item shape, so that only the item rule is broken."""
+    items = body.get("items") if isinstance(body, dict) else None
+    provided = [i for i in items or () if isinstance(i, dict) and isinstance(i.get("payload"),
+                                                                            dict)]
+    if provided:
+        payload = provided[0]["payload"]
+        earlier = {**payload, "tax_year": max(2000, payload.get("tax_year", 2001) - 1)}
+        items.append({"item_code": OTHER_YEAR_ITEM, "status": "01", "message": None,
+                      "payload": earlier})
     return body
 
 
@@ -166,7 +171,8 @@ def _publish_at_once(body: Any) -> Any:
 
 
 defect("answers-other-items", "tax", "PRV-ITEM-001",
-       "a provision answer carries, besides the asked item, the person's public-fund account",
+       "a provision answer carries, besides the asked item, another item with the person's "
+       "figures of the year before",
        wrap=rewrite_responses("POST", PROVISIONS, _with_other_item))
 defect("levy-without-per-capita", "tax", "PRV-DATA-001",
        "the provided total_levy leaves out the per-capita levy (均等割)",

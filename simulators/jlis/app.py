@@ -2,9 +2,9 @@
 (副本); it answers the inquiries the mesh routes to the copy path on their behalf, keeps its own
 art. 23 provision records, and pulls the resident registry in batches (not real-time).
 
-Roles: ``jlis:register`` (a provider registering its own copies: the path's institution must be
-the caller's client id; admin may register for anyone), ``jlis:provide`` (the mesh),
-``jlis:audit`` (export of provision records), ``admin`` (sync).
+Roles: ``jlis:register`` (a provider registering, and reading back, its own copies: the path's
+institution must be the caller's client id; admin may do so for anyone), ``jlis:provide`` (the
+mesh), ``jlis:audit`` (export of provision records), ``admin`` (sync).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from simulators.jlis.models import (
     INSTITUTION_PATTERN,
     ITEM_CODE,
     MESH_CODE,
+    CopyList,
     CopyOut,
     CopyRegistration,
     ProvisionRecordPage,
@@ -92,6 +93,15 @@ def create_app(settings: Settings) -> FastAPI:
         require(who, role)
         return who
 
+    def own_institution(request: Request, institution: str) -> Caller:
+        """Copies are registered and read by their provider (or admin) only."""
+        who = caller(request, REGISTER_ROLE)
+        if institution != who.client_id and not who.has(ADMIN_ROLE):
+            raise Problem(403, "not-your-institution", "Copies belong to their provider",
+                          f"client {who.client_id!r} may register and read copies only under "
+                          "its own institution")
+        return who
+
     @app.put("/v1/copies/{institution}/{code}/{item_code}", response_model=CopyOut,
              status_code=201, responses=errors, tags=["copies"], operation_id="registerCopy",
              summary="Register a copy (副本); a newer version replaces the older from its "
@@ -99,14 +109,20 @@ def create_app(settings: Settings) -> FastAPI:
              openapi_extra=body_doc(CopyRegistration, bodies))
     async def put_copy(request: Request, institution: Institution, code: Symbol,
                        item_code: ItemCode) -> Response:
-        who = caller(request, REGISTER_ROLE)
-        if institution != who.client_id and not who.has(ADMIN_ROLE):
-            raise Problem(403, "not-your-institution", "Copies are registered by their provider",
-                          f"client {who.client_id!r} may register copies only under its own "
-                          "institution")
+        who = own_institution(request, institution)
         body = await json_body(request, CopyRegistration)
         return _json(CopyOut, store().register(institution, code, item_code, body,
                                                who.client_id), 201)
+
+    @app.get("/v1/copies/{institution}/{code}/{item_code}/versions", response_model=CopyList,
+             responses=errors, tags=["copies"], operation_id="listCopies",
+             summary="The versions registered for a copy key with their publication windows "
+                     "(its provider or admin; none registered: an empty list)")
+    async def get_copies(request: Request, institution: Institution, code: Symbol,
+                         item_code: ItemCode) -> Response:
+        own_institution(request, institution)
+        only_query_parameters(request)
+        return _json(CopyList, {"copies": store().copies(institution, code, item_code)})
 
     @app.post("/v1/provisions", response_model=ProvisionResponse, responses=errors,
               tags=["provisions"], operation_id="provide",

@@ -56,6 +56,13 @@ class CopyOut(Model):
     registered_at: datetime
 
 
+class CopyList(Model):
+    """The versions registered for one (institution, 符号, item), oldest first, each with the
+    publication window it was registered with — how a provider's stated window is seen."""
+
+    copies: list[CopyOut]
+
+
 class ProvisionRecord(Model):
     """This server's art. 23 record of one answered inquiry."""
 

@@ -133,6 +133,16 @@ class JlisStore:
                 "publication_start": stamp(body.publication_start), "publication_end": end,
                 "registered_at": registered_at}
 
+    def copies(self, institution: str, code: str, item_code: str) -> list[dict[str, Any]]:
+        """Every version registered for the key, oldest first, as registered (no payload)."""
+        rows = self.db.query("SELECT * FROM copies WHERE institution=? AND code=? AND "
+                             "item_code=? ORDER BY version", (institution, code, item_code))
+        return [{"institution": r["institution"], "code": r["code"],
+                 "item_code": r["item_code"], "data_set_key": r["data_set_key"],
+                 "version": r["version"], "publication_start": r["publication_start"],
+                 "publication_end": r["publication_end"], "registered_at": r["registered_at"]}
+                for r in rows]
+
     def latest_version(self, conn: sqlite3.Connection, institution: str, code: str,
                        item_code: str) -> int | None:
         row = conn.execute("SELECT MAX(version) FROM copies WHERE institution=? AND code=? "

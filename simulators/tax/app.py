@@ -11,7 +11,9 @@ provision records), ``admin`` (seeding figures, publishing copies). Item statuse
 
 A record id is answered once: an identical resend (the mesh retrying an inquiry whose answer it
 lost) gets the first answer again and writes no second record; another inquiry under a used
-record id is refused (``duplicate-record-id``, 409).
+record id is refused (``duplicate-record-id``, 409). Refusals are art. 23 records too (outcome
+``refused``): a well-formed inquiry by a client without ``tax:provide`` (403), and another
+inquiry under a used record id (409).
 """
 
 from __future__ import annotations
@@ -55,13 +57,13 @@ from simulators.tax.models import (
     TAX_ITEM,
     ProvisionRecordPage,
     ProvisionRequest,
-    ProvisionResponse,
     PublishRequest,
     PublishResult,
     SeedCodeRow,
     SeedRequest,
     SeedResult,
     TaxPayload,
+    TaxProvisionResponse,
 )
 from simulators.tax.store import SCHEMA, TaxStore, synthetic_figures
 
@@ -160,18 +162,20 @@ def create_app(settings: Settings) -> FastAPI:
                           f"the mesh answered HTTP {answer.status_code}")
         return str(answer.json()["code"])
 
-    @app.post("/v1/provisions", response_model=ProvisionResponse, responses=errors,
+    @app.post("/v1/provisions", response_model=TaxProvisionResponse, responses=errors,
               tags=["provisions"], operation_id="provide",
               summary="Answer the mesh's real-time inquiry by this system's 符号 (line 09; item "
                       "01 provided, 02 no data, 03 item not provided)",
               description=__doc__, openapi_extra=body_doc(ProvisionRequest, bodies))
     async def post_provision(request: Request) -> Response:
-        who = caller(request, PROVIDE_ROLE)
+        who = app.state.authenticator.authenticate(request)
+        if not who.has(PROVIDE_ROLE):
+            await record_refused_caller(request, who)
         body = await json_body(request, ProvisionRequest)
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         earlier = store().answer_of(body.record_id)
         if earlier is not None:  # answered before: never processed twice
-            return replayed_or_refused(body.record_id, digest, earlier)
+            return replayed_or_refused(body, who, digest, earlier)
         requested = store().clock()
         version: int | None = None
         payload: dict[str, Any] | None = None
@@ -201,21 +205,40 @@ def create_app(settings: Settings) -> FastAPI:
             # A concurrent twin won the record id: answer as it did.
             again = store().answer_of(body.record_id)
             assert again is not None
-            return replayed_or_refused(body.record_id, digest, again)
-        return _json(ProvisionResponse, answer)
+            return replayed_or_refused(body, who, digest, again)
+        return _json(TaxProvisionResponse, answer)
 
     # Every inquiry the mesh routes here is one of these: a hot route (hot_routes.py).
     app.state.hot_routes.append(HotRoute("POST", re.compile(r"/v1/provisions"), post_provision))
 
-    def replayed_or_refused(record_id: str, digest: str,
+    def record_refusal(body: ProvisionRequest, who: Caller) -> None:
+        store().record(record_id=body.record_id, inquirer_client=who.client_id,
+                       procedure_code=body.procedure_code, item_code=body.item_code,
+                       requested_at=store().clock(), outcome="refused", item_status=None,
+                       data_version=None)
+
+    async def record_refused_caller(request: Request, who: Caller) -> None:
+        """Refuse (403) a client that may not ask, after recording its inquiry when the body
+        is one (a malformed body names no exchange to record)."""
+        try:
+            body = await json_body(request, ProvisionRequest)
+        except Problem:
+            body = None
+        if body is not None:
+            record_refusal(body, who)
+        require(who, PROVIDE_ROLE)
+
+    def replayed_or_refused(body: ProvisionRequest, who: Caller, digest: str,
                             earlier: tuple[str, dict[str, Any]]) -> Response:
         """An identical resend (the mesh retrying after losing the answer) gets the first
-        answer, with no second record; another inquiry under the same record id is refused."""
+        answer, with no second record; another inquiry under the same record id is refused,
+        and that refusal recorded."""
         if earlier[0] != digest:
+            record_refusal(body, who)
             raise Problem(409, "duplicate-record-id", "Duplicate record id",
-                          f"record id {record_id!r} was already used for another inquiry; it "
-                          "is never processed twice", record_id=record_id)
-        return _json(ProvisionResponse, earlier[1])
+                          f"record id {body.record_id!r} was already used for another inquiry; "
+                          "it is never processed twice", record_id=body.record_id)
+        return _json(TaxProvisionResponse, earlier[1])
 
     @app.get("/v1/provision-records", response_model=ProvisionRecordPage, responses=errors,
              tags=["provisions"], operation_id="exportProvisionRecords",
@@ -265,6 +288,9 @@ def create_app(settings: Settings) -> FastAPI:
         client_id, token = own_client()
         base = peer("jlis")
         start = store().clock() + timedelta(seconds=body.delay_s)
+        end = None if body.duration_s is None else start + timedelta(seconds=body.duration_s)
+        window = {"publication_start": start.astimezone(UTC).isoformat(),
+                  "publication_end": end.astimezone(UTC).isoformat() if end else None}
         registered = unchanged = 0
         for code, figures, version in store().all_figures():
             payload = {**figures, "total_levy": figures["income_levy"]
@@ -272,9 +298,7 @@ def create_app(settings: Settings) -> FastAPI:
             answer = await call(app.state.http_transport, "PUT",
                                 f"{base}/v1/copies/{client_id}/{code}/{TAX_ITEM}", token,
                                 {"data_set_key": f"resident-tax-{figures['tax_year']}",
-                                 "version": version,
-                                 "publication_start": start.astimezone(UTC).isoformat(),
-                                 "publication_end": None, "payload": payload}, "jlis")
+                                 "version": version, **window, "payload": payload}, "jlis")
             if answer.status_code in (200, 201):
                 registered += 1
             elif answer.status_code == 409:
@@ -284,8 +308,8 @@ def create_app(settings: Settings) -> FastAPI:
                               f"J-LIS answered HTTP {answer.status_code} after {registered} "
                               "copies")
         return _json(PublishResult, {"jlis": base, "data_version": store().data_version(),
-                                     "publication_start": start.astimezone(UTC).isoformat(),
-                                     "registered": registered, "unchanged": unchanged})
+                                     **window, "registered": registered,
+                                     "unchanged": unchanged})
 
     install_openapi(app, bodies)
     return app

@@ -59,6 +59,19 @@ class TaxPayload(TaxFigures):
     data_version: whole_number(1, 2**62)  # type: ignore[valid-type]
 
 
+class TaxProvidedItem(ProvidedItem):
+    """One answered item. The contract names the payload: the suites judge an answer by this
+    document alone, so a field it does not list is one the provider must not send."""
+
+    payload: TaxPayload | None = Field(
+        default=None, description=f"item {TAX_ITEM} provided (01): its figures; null for 02 "
+                                  "(no data) and 03 (not provided)")
+
+
+class TaxProvisionResponse(ProvisionResponse):
+    items: list[TaxProvidedItem]
+
+
 class SeedRow(Model):
     """One person by 住民票コード: this system asks the mesh for its 符号 and keeps only that."""
 
@@ -89,19 +102,27 @@ class SeedResult(Model):
 
 
 class PublishRequest(Model):
+    """Which publication window the copies get: from ``delay_s`` after the trigger, for
+    ``duration_s`` (omitted or null: no end)."""
+
     delay_s: whole_number(0, 30 * 86400) = 0  # type: ignore[valid-type]
+    duration_s: whole_number(1, 10 * 366 * 86400) | None = Field(  # type: ignore[valid-type]
+        default=None, description="publication_end = publication_start + duration_s")
 
 
 class PublishResult(Model):
     jlis: str
     data_version: int
     publication_start: datetime
+    publication_end: datetime | None
     registered: int
     unchanged: int
 
 
 class ProvisionRecord(Model):
-    """This system's art. 23 record of one answered provision."""
+    """This system's art. 23 record of one provision asked for: answered (provided, no data,
+    not provided) or refused (a client other than the mesh, another inquiry under a used
+    record id) — art. 23 records whether data was provided, so a refusal is recorded too."""
 
     seq: int
     record_id: str
@@ -110,8 +131,9 @@ class ProvisionRecord(Model):
     item_code: str
     requested_at: datetime
     provided_at: datetime
-    outcome: Literal["provided", "no-data", "not-provided"]
-    item_status: Literal["01", "02", "03"]
+    outcome: Literal["provided", "no-data", "not-provided", "refused"]
+    item_status: Literal["01", "02", "03"] | None = Field(
+        description="the item status answered; null when refused")
     data_version: int | None
 
 

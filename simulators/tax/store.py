@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS provision_records (
     requested_at TEXT NOT NULL,
     provided_at TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    item_status TEXT NOT NULL,
+    item_status TEXT,
     data_version INTEGER
 );
 CREATE TABLE IF NOT EXISTS answers (
@@ -108,7 +108,7 @@ class TaxStore:
         return (rows[0]["request_sha256"], json.loads(rows[0]["response"])) if rows else None
 
     def record(self, *, record_id: str, inquirer_client: str, procedure_code: str,
-               item_code: str, requested_at: datetime, outcome: str, item_status: str,
+               item_code: str, requested_at: datetime, outcome: str, item_status: str | None,
                data_version: int | None, request_sha256: str = "",
                response: dict[str, Any] | None = None) -> bool:
         """Write the art. 23 record and keep the answer for its record id, in one transaction;

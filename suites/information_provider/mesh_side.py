@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
+import string
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +27,6 @@ from meshcert.harness import PROFILE_CLIENTS, Harness
 from meshcert.targets import ProviderSettings
 from simulators.common.faults import RUN_HEADER
 from simulators.mesh.codes import CodeDeriver
-from simulators.mesh.provider_api import PROVISIONS_PATH
 from suites.paging import cursor_pages
 
 # 児童手当 (child allowance): the procedure of the legal-basis table that asks for
@@ -36,10 +37,17 @@ PROCEDURE = "JT01010000000214"
 FOREIGN_ITEM = "TM00000000000089"
 # Another institution of the mesh: the same person's 符号 there must mean nothing here.
 OTHER_INSTITUTION = "chiyoda-child-allowance"
+# A client of the mesh that is not the mesh: same issuer and audience, no ``tax:provide``.
+AUDITOR = "mesh-tax-auditor"
 # The mesh's client id: what the harness's access tokens name (meshcert.harness.PROFILE_CLIENTS).
 MESH_CLIENT = PROFILE_CLIENTS["information-provider"]
 PERSONS = 12
 PERSON_SEED = 20261126
+# This certification's own persons: the 符号 the harness issues are new to every system of the
+# run — J-LIS above all, which keeps the copies of earlier runs and refuses a copy that is not
+# newer than the one it holds — so a system gets the same verdict on every run.
+RUN_PERSONS = uuid.uuid4().hex[:12]
+PROVISIONS_PATH = "/v1/provisions"  # the contract's paths (fixtures/specs/tax.openapi.json)
 RECORDS_PATH = "/v1/provision-records"
 # The harness's own code secrets (local only): 符号 are the mesh's to issue, never guessable.
 HARNESS_CODES = CodeDeriver(b"meshcert-harness-as-mesh-code-secret-0001",
@@ -55,14 +63,21 @@ class Person:
     figures: dict[str, int]
 
 
+def opaque_id(prefix: str) -> str:
+    """A record or request id of the harness: letters only, so that no id the harness sends
+    (and a provider may echo) can ever read as a My Number to the identifier detector."""
+    return f"{prefix}-{''.join(secrets.choice(string.ascii_lowercase) for _ in range(20))}"
+
+
 def code_for(institution: str, person: str) -> str:
     """The 符号 the mesh issues to ``institution`` for ``person`` (any stable key)."""
     return HARNESS_CODES.code(institution, HARNESS_CODES.person_key(person))
 
 
 def person_key(n: int) -> str:
-    """The harness's own key of the ``n``-th seeded person (what a 符号 is derived from)."""
-    return f"person-{PERSON_SEED}-{n}"
+    """The harness's own key of this run's ``n``-th seeded person (what a 符号 is derived
+    from)."""
+    return f"person-{PERSON_SEED}-{RUN_PERSONS}-{n}"
 
 
 def figures_for(rng: random.Random) -> dict[str, int]:
@@ -123,11 +138,11 @@ class Mesh:
     def ask(self, code: str, item: str, *, procedure: str = PROCEDURE,
             client: httpx.Client | None = None, record_id: str | None = None) -> Asked:
         """One provision; ``record_id`` resends under an id used before (default: a new one)."""
-        record_id = record_id or f"prv-{uuid.uuid4().hex[:20]}"
+        record_id = record_id or opaque_id("prv")
         sent = datetime.now(UTC)
         response = (client or self.client).post(PROVISIONS_PATH, json={
             "record_id": record_id, "procedure_code": procedure, "item_code": item,
-            "code": code})
+            "code": code}, headers={"X-Request-ID": opaque_id("req")})
         asked = Asked(record_id, procedure, item, code, sent, datetime.now(UTC), response)
         self.asked.append(asked)
         return asked
@@ -157,22 +172,27 @@ class Jlis:
         """Ask J-LIS for a copy as the mesh does; ``run``: as part of that fault scope."""
         headers = {**self.mesh, **({RUN_HEADER: run} if run else {})}
         return self.client.post(PROVISIONS_PATH, headers=headers, json={
-            "record_id": f"prv-jlis-{uuid.uuid4().hex[:16]}", "procedure_code": PROCEDURE,
+            "record_id": opaque_id("prv-jlis"), "procedure_code": PROCEDURE,
             "item_code": item, "code": code})
 
     @contextlib.contextmanager
-    def clock_moved(self, seconds: float) -> Iterator[str]:
-        """J-LIS's clock moved ``seconds`` on, for its inquiries carrying the yielded run
-        scope only (a clock-skew fault plan, removed afterwards)."""
-        scope = f"prv-clock-{uuid.uuid4().hex[:12]}"
-        plan = {"match": {"path_prefix": PROVISIONS_PATH}, "clock_skew_s": seconds}
+    def fault(self, plan: dict[str, Any], scope: str | None = None) -> Iterator[str]:
+        """A fault plan at J-LIS (simulators/common/faults.py) for the requests carrying the
+        yielded run scope (``scope="global"``: for every request it matches), removed
+        afterwards."""
+        scope = scope or f"prv-fault-{uuid.uuid4().hex[:12]}"
         put = self.client.put(f"/admin/faults/{scope}", headers=self.admin, json=plan)
         assert put.status_code in (200, 201), (
-            f"J-LIS refused the clock-skew plan: {put.status_code} {put.text[:300]}")
+            f"J-LIS refused the fault plan {plan}: {put.status_code} {put.text[:300]}")
         try:
             yield scope
         finally:
             self.client.delete(f"/admin/faults/{scope}", headers=self.admin)
+
+    def clock_moved(self, seconds: float) -> contextlib.AbstractContextManager[str]:
+        """J-LIS's clock moved ``seconds`` on, for its inquiries carrying the yielded run
+        scope only (a clock-skew fault plan)."""
+        return self.fault({"match": {"path_prefix": PROVISIONS_PATH}, "clock_skew_s": seconds})
 
     def exchanges(self, after: int, path_prefix: str = "/v1/copies/") -> dict[str, Any]:
         response = self.client.get("/admin/exchanges", headers=self.admin,

@@ -5,19 +5,16 @@ and neither gets any data."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from suites.information_provider.mesh_side import PROCEDURE
-
-AUDITOR = "mesh-tax-auditor"
+from suites.information_provider.mesh_side import AUDITOR, PROCEDURE, opaque_id
 
 
 def _provision(code: str, item: str) -> dict[str, str]:
-    return {"record_id": f"prv-auth-{uuid.uuid4().hex[:16]}", "procedure_code": PROCEDURE,
+    return {"record_id": opaque_id("prv-auth"), "procedure_code": PROCEDURE,
             "item_code": item, "code": code}
 
 

@@ -213,3 +213,18 @@ def test_a_copy_is_never_served_outside_its_window(versions: list[tuple[int, int
                 assert (item["status"], item["payload"]) == ("01", {"v": want})
                 start, length = versions[want - 1]
                 assert start <= now and (length is None or now < start + length)
+
+
+def test_a_provider_reads_back_its_copies_with_their_windows(client: TestClient):
+    code = code_for("versions")
+    path = f"/v1/copies/{PROVIDER}/{code}/{ITEM}/versions"
+    assert client.get(path, headers=auth(PROVIDER)).json() == {"copies": []}
+    put(client, code, copy(1, T0, T0 + timedelta(days=1)))
+    put(client, code, copy(2, T0 + timedelta(hours=1)))
+    copies = client.get(path, headers=auth(PROVIDER)).json()["copies"]
+    assert [(c["version"], datetime.fromisoformat(c["publication_start"]),
+             c["publication_end"] and datetime.fromisoformat(c["publication_end"]))
+            for c in copies] == [(1, T0, T0 + timedelta(days=1)),
+                                 (2, T0 + timedelta(hours=1), None)]
+    assert "payload" not in copies[0]  # the window as registered, not the data
+    assert client.get(path, headers=auth("mesh")).status_code == 403

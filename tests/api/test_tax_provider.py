@@ -5,6 +5,7 @@ copies published to a real in-process J-LIS."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -103,7 +104,10 @@ def test_a_record_id_is_answered_once_then_replayed_or_refused(seeded):
     assert again.json() == first.json()  # the first answer, not the figures seeded since
     assert other.status_code == 409
     assert other.json()["type"] == "urn:meshcert:problem:duplicate-record-id"
-    assert [r["record_id"] for r in records].count("dup-1") == 1
+    # One record of the answer (none of the resend), one of the refused other inquiry.
+    assert [(r["outcome"], r["item_code"], r["item_status"]) for r in records
+            if r["record_id"] == "dup-1"] == [("provided", TAX_ITEM, "01"),
+                                              ("refused", RESIDENT_ITEM, None)]
 
 
 def test_an_unknown_code_is_answered_no_data(seeded):
@@ -121,6 +125,10 @@ def test_only_the_mesh_may_ask(seeded):
     refused = client.post("/v1/provisions", json=provision(result["codes"][0]),
                           headers=auth(TOPO, CHILD))
     assert refused.status_code == 403 and refused.json()["required_role"] == "tax:provide"
+    # The refused inquiry is an art. 23 record (no data provided); the anonymous one is not.
+    records = client.get("/v1/provision-records", headers=AUDITOR).json()["records"]
+    assert [(r["inquirer_client"], r["outcome"], r["item_status"]) for r in records] == \
+        [("mesh-child-allowance", "refused", None)]
     assert client.get("/v1/provision-records", headers=MESH).status_code == 403
     assert client.post("/v1/admin/seed", headers=MESH, json={"rows": [
         {"juminhyo_code": person(5)}]}).status_code == 403
@@ -170,6 +178,29 @@ def test_publish_registers_copies_at_jlis_that_jlis_then_serves(tmp_path: Path):
         answer = j.post("/v1/provisions", json=provision(codes[0]), headers=MESH)
     [item] = answer.json()["items"]
     assert item["status"] == "01" and item["payload"]["taxable_income"] == 3_200_000
+
+
+def test_publish_registers_the_asked_window_which_jlis_shows_as_registered(tmp_path: Path):
+    jlis = jlis_app(tmp_path)
+    with client_for(tax_app(tmp_path, jlis=jlis)) as client:
+        [code] = client.post("/v1/admin/seed", headers=ADMIN, json={"rows": [
+            {"juminhyo_code": person(13), "figures": FIGURES}]}).json()["codes"]
+        published = client.post("/v1/copies/publish", headers=ADMIN,
+                                json={"delay_s": 3600, "duration_s": 86400})
+    assert published.status_code == 200, published.text
+    start = datetime.fromisoformat(published.json()["publication_start"])
+    end = datetime.fromisoformat(published.json()["publication_end"])
+    assert end - start == timedelta(days=1)
+    with client_for(jlis) as j:
+        versions = j.get(f"/v1/copies/mesh-resident-tax/{code}/{TAX_ITEM}/versions",
+                         headers=ADMIN)
+        other = j.get(f"/v1/copies/mesh-resident-tax/{code}/{TAX_ITEM}/versions",
+                      headers=auth(TOPO, "chiyoda-child-allowance"))
+    assert versions.status_code == 200, versions.text
+    [copy] = versions.json()["copies"]
+    assert (datetime.fromisoformat(copy["publication_start"]),
+            datetime.fromisoformat(copy["publication_end"])) == (start, end)
+    assert other.status_code == 403  # another institution reads no one else's copies
 
 
 def test_publish_without_a_reachable_jlis_is_a_502(tmp_path: Path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from meshcert.catalog import load_catalog
+from tests.integration.provider_vendor import Harness, serving
 
 pytestmark = pytest.mark.slow
 
@@ -49,3 +51,27 @@ def test_the_reference_provider_is_certified(tmp_path: Path):
                for e in asked)
     verified = meshcert("verify", str(report), cwd=tmp_path)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_provider_certified_again_gets_the_same_verdict(tmp_path: Path):
+    """A vendor certifies its provider, redeploys it (its data starts afresh) and certifies
+    again against the same harness side: J-LIS kept the first run's copies, and the second
+    run must not meet them (each certification's persons are its own)."""
+    harness = Harness(tmp_path)
+    base_url = harness.url("tax")
+    target = harness.write_target(tmp_path / "provider.yaml", base_url,
+                                  name="the reference provider as a vendor's system")
+    verdicts = []
+    for run in (1, 2):
+        serve = [sys.executable, "-m", "simulators.serve", "--name", "tax", "--topology",
+                 str(harness.topology_path), "--data-dir", str(tmp_path / f"provider-{run}"),
+                 "--tls-dir", str(harness.ca_file.parent)]
+        with serving(serve, f"{base_url}/health", tmp_path / "provider.log",
+                     verify=ssl.create_default_context(cafile=harness.ca_file)):
+            result = harness.certify(target, tmp_path / f"report-{run}", "--seed", "7")
+        certificate = json.loads((tmp_path / f"report-{run}" / "certificate.json")
+                                 .read_text(encoding="utf-8"))
+        verdicts.append({r["id"]: r["verdict"] for r in certificate["requirements"]})
+        assert result.returncode == 0, (f"certification {run}:\n" + result.stdout[-4000:]
+                                        + result.stderr[-2000:])
+    assert verdicts[0] == verdicts[1] and set(verdicts[1].values()) == {"pass"}, verdicts
