@@ -1,11 +1,12 @@
-"""Negative controls of the operation log (AUDIT-*): reads not logged, an unlinked chain."""
+"""Negative controls of the operation log (AUDIT-*): reads not logged, an unlinked chain, a
+checkpoint that lags behind the head."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
 
-from simulators.common import audit
+from simulators.common import audit, checkpoints
 from simulators.defects import defect
 from simulators.defects._support import registry_as
 from simulators.municipal.registry import Actor, Registry
@@ -37,6 +38,20 @@ class _ChainUnlinked(Registry):
                       actor.request_id, audit.GENESIS, digest))
 
 
+class _CheckpointBehindHead(Registry):
+    """Signs the entry before the newest one as the head: the newest entry can be cut off
+    and every checkpoint still holds."""
+
+    def checkpoint(self, lg_code: str) -> checkpoints.Checkpoint:
+        head = super().checkpoint(lg_code)
+        if head.seq == 0:
+            return head
+        row = self.db.query_one("SELECT hash FROM audit_log WHERE scope=? AND seq=?",
+                                (lg_code, head.seq - 1))
+        return checkpoints.sign(self.checkpoint_key, lg_code, head.seq - 1,
+                                row[0] if row else audit.GENESIS, self.clock())
+
+
 defect("reads-not-logged", "municipal", "AUDIT-LOG-001",
        "reads of residents and households are not written to the operation log",
        patch=registry_as(_ReadsNotLogged))
@@ -44,3 +59,7 @@ defect("audit-chain-unlinked", "municipal", "AUDIT-CHAIN-001",
        "operation-log entries are hashed without the previous entry's hash (prev_hash is not "
        "the previous hash)",
        patch=registry_as(_ChainUnlinked))
+defect("checkpoint-behind-head", "municipal", "AUDIT-CHECKPOINT-001",
+       "the signed checkpoint of an export covers the entry before the newest one, so the "
+       "newest entry can be cut off unseen",
+       patch=registry_as(_CheckpointBehindHead))

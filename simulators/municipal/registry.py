@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
+from joserfc.jwk import Key, KeySet
 
-from simulators.common import audit, faults
+from simulators.common import audit, checkpoints, faults
 from simulators.common.identifiers import (
     generate_juminhyo_code,
     generate_my_number,
@@ -30,7 +32,7 @@ from simulators.municipal.models import RELATIONSHIPS
 
 JST = timezone(timedelta(hours=9))  # Japan keeps no daylight saving time
 
-SCHEMA = audit.AUDIT_SCHEMA + """
+SCHEMA = audit.AUDIT_SCHEMA + checkpoints.CHECKPOINT_SCHEMA + """
 CREATE TABLE IF NOT EXISTS residents (
     lg_code TEXT NOT NULL,
     atena_number TEXT NOT NULL,
@@ -97,11 +99,14 @@ class Registry:
     eras: EraTable | None = None  # the era table dates are converted with; None: the shipped one
 
     def __init__(self, db: Database, municipalities: Iterable[str],
-                 clock: Callable[[], datetime] = faults.now, seed: int | None = None) -> None:
+                 clock: Callable[[], datetime] = faults.now, seed: int | None = None,
+                 checkpoint_key: Key | None = None) -> None:
         self.db = db
         self.municipalities = frozenset(municipalities)
         self.clock = clock
         self._rng = random.Random(seed)
+        # Signs the audit chain's head (checkpoints); kept apart from the log it anchors.
+        self.checkpoint_key = checkpoint_key or checkpoints.generate_key()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -122,13 +127,15 @@ class Registry:
         return orjson.loads(row["record"])
 
     def read_resident(self, lg_code: str, atena: str, actor: Actor) -> dict[str, Any]:
-        with self.db.transaction() as conn:
+        with self.refusals_logged(lg_code, actor, "resident.read", atena), \
+                self.db.transaction() as conn:
             record = self.load(conn, lg_code, atena)
             self.log(conn, lg_code, actor, "resident.read", atena, actor.may_read_mynumber)
         return self._visible(record, actor)
 
     def find_by_juminhyo(self, lg_code: str, code: str, actor: Actor) -> dict[str, Any]:
-        with self.db.transaction() as conn:
+        with self.refusals_logged(lg_code, actor, "resident.find", code), \
+                self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT record FROM residents WHERE lg_code=? AND juminhyo_code=? "
                 "ORDER BY status = 'resident' DESC, version DESC LIMIT 1",
@@ -142,7 +149,8 @@ class Registry:
         return self._visible(record, actor)
 
     def read_household(self, lg_code: str, setai: str, actor: Actor) -> list[dict[str, Any]]:
-        with self.db.transaction() as conn:
+        with self.refusals_logged(lg_code, actor, "household.read", setai), \
+                self.db.transaction() as conn:
             rows = conn.execute(
                 "SELECT record FROM residents WHERE lg_code=? AND setai_number=? "
                 "AND status='resident' ORDER BY atena_number", (lg_code, setai)).fetchall()
@@ -177,6 +185,23 @@ class Registry:
         if actor.may_read_mynumber:
             return record
         return {k: v for k, v in record.items() if k != "my_number"}
+
+    @contextmanager
+    def refusals_logged(self, lg_code: str, actor: Actor, action: str, target: str
+                        ) -> Iterator[None]:
+        """A read refused inside the block (a 4xx problem: no such record) is logged as
+        ``<action>.refused`` before the refusal goes out."""
+        try:
+            yield
+        except Problem as problem:
+            if 400 <= problem.status < 500:
+                self.log_refused(lg_code, actor, action, target)
+            raise
+
+    def log_refused(self, lg_code: str, actor: Actor, action: str, target: str) -> None:
+        """Log a refused read (no data went out, so no My Number was read)."""
+        with self.db.transaction() as conn:
+            self.log(conn, lg_code, actor, f"{action}.refused", target, False)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -282,6 +307,38 @@ class Registry:
             "SELECT * FROM audit_log WHERE scope=? AND seq>? ORDER BY seq LIMIT ?",
             (lg_code, after, limit)))
 
-    def verify_audit(self, lg_code: str) -> audit.ChainCheck:
-        return audit.verify_chain(audit.entries(self.db.query(
-            "SELECT * FROM audit_log WHERE scope=? ORDER BY seq", (lg_code,))))
+    def checkpoint(self, lg_code: str) -> checkpoints.Checkpoint:
+        """A signed checkpoint of the chain's head now (the stored one if the head has not
+        moved since it was signed; seq 0 and 64 zeros for an empty chain)."""
+        # Read first: most exports find the head already signed (and write nothing).
+        row = self.db.query_one(
+            "SELECT h.hash AS head, c.* FROM (SELECT seq, hash FROM audit_log "
+            "WHERE scope=? ORDER BY seq DESC LIMIT 1) AS h LEFT JOIN audit_checkpoints AS c "
+            "ON c.scope=? AND c.seq=h.seq", (lg_code, lg_code))
+        if row is not None and row["jws"] is not None and row["head_hash"] == row["head"]:
+            return checkpoints.stored([row])[0]
+        with self.db.transaction() as conn:
+            head = conn.execute("SELECT seq, hash FROM audit_log WHERE scope=? ORDER BY seq DESC "
+                                "LIMIT 1", (lg_code,)).fetchone()
+            seq, head_hash = (head[0], head[1]) if head else (0, audit.GENESIS)
+            made = checkpoints.sign(self.checkpoint_key, lg_code, seq, head_hash, self.clock())
+            checkpoints.store(conn, made)
+        return made
+
+    def checkpoint_keys(self) -> KeySet:
+        return KeySet([self.checkpoint_key])
+
+    def verify_audit(self, lg_code: str, anchor: checkpoints.Checkpoint | None = None
+                     ) -> tuple[audit.ChainCheck, int]:
+        """The chain recomputed, then held against every checkpoint signed of it (and the
+        caller's ``anchor``): (the verdict, how many checkpoints were checked)."""
+        chain = audit.entries(self.db.query(
+            "SELECT * FROM audit_log WHERE scope=? ORDER BY seq", (lg_code,)))
+        check = audit.verify_chain(chain)
+        signed = checkpoints.stored(self.db.query(
+            "SELECT * FROM audit_checkpoints WHERE scope=? ORDER BY seq", (lg_code,)))
+        anchors = [*signed, *([anchor] if anchor else [])]
+        if not check.valid:
+            return check, 0  # broken already: no checkpoint was needed to see it
+        return checkpoints.check_chain(check, [e.hash for e in chain], anchors,
+                                       self.checkpoint_keys()), len(anchors)

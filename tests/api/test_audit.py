@@ -82,3 +82,51 @@ def test_only_auditors_export_the_log(registry_client, topology):
     response = registry_client.get(f"/municipalities/{LG}/audit-log",
                                    headers=bearer(topology, "demo-downstream"))
     assert response.status_code == 403
+
+
+def test_a_refused_read_is_logged_as_refused_without_my_number(registry_client, topology):
+    missing = "9000000002"
+    response = registry_client.get(f"/municipalities/{LG}/residents/{missing}",
+                                   headers={**bearer(topology, "demo-tax-system"),
+                                            "X-Request-ID": "req-missing"})
+    assert response.status_code == 404
+    [entry] = [e for e in export(registry_client, topology) if e["request_id"] == "req-missing"]
+    assert (entry["action"], entry["target"], entry["mynumber_accessed"]) == (
+        "resident.read.refused", missing, False)
+
+
+def test_cutting_off_the_newest_entries_is_detected_by_a_checkpoint(registry_client, topology,
+                                                                     settings):
+    for _ in range(3):
+        admit(registry_client, topology)
+    page = registry_client.get(f"/municipalities/{LG}/audit-log",
+                               headers=bearer(topology, "demo-clerk")).json()
+    kept = page["checkpoint"]
+    assert kept["seq"] == page["entries"][-1]["seq"]
+    assert kept["head_hash"] == page["entries"][-1]["hash"]
+    with sqlite3.connect(settings.data_dir / "municipal.sqlite3") as conn:
+        conn.execute("DELETE FROM audit_log WHERE scope=? AND seq=?", (LG, kept["seq"]))
+    check = verify(registry_client, topology)  # the chain alone still recomputes
+    assert check["valid"] is False and check["first_bad_seq"] == kept["seq"]
+    assert "cut off" in check["reason"] and check["checkpoint"] is None
+
+
+def test_a_kept_checkpoint_detects_a_cut_even_when_the_stored_ones_are_gone(
+        registry_client, topology, settings):
+    for _ in range(2):
+        admit(registry_client, topology)
+    kept = registry_client.get(f"/municipalities/{LG}/audit-log",
+                               headers=bearer(topology, "demo-clerk")).json()["checkpoint"]
+    with sqlite3.connect(settings.data_dir / "municipal.sqlite3") as conn:
+        conn.execute("DELETE FROM audit_log WHERE scope=? AND seq=?", (LG, kept["seq"]))
+        conn.execute("DELETE FROM audit_checkpoints")
+    url = f"/municipalities/{LG}/audit-log/verification"
+    alone = registry_client.get(url, headers=bearer(topology, "demo-clerk")).json()
+    assert alone["valid"] is True  # what a chain without anchors cannot see
+    held = registry_client.get(url, params={"checkpoint": kept["jws"]},
+                               headers=bearer(topology, "demo-clerk")).json()
+    assert held["valid"] is False and held["first_bad_seq"] == kept["seq"]
+    forged = kept["jws"][:-4] + ("AAAA" if not kept["jws"].endswith("AAAA") else "BBBB")
+    refused = registry_client.get(url, params={"checkpoint": forged},
+                                  headers=bearer(topology, "demo-clerk"))
+    assert refused.status_code == 422 and "invalid-checkpoint" in refused.json()["type"]
