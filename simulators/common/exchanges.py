@@ -31,6 +31,7 @@ from simulators.common.faults import EXEMPT_PATHS, client_id_of
 EXCHANGES_PATH = "/admin/exchanges"
 MAX_EXCHANGES = 20_000
 MAX_BODY_CHARS = 65_536
+REDACTED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 class Exchange(BaseModel):
@@ -42,6 +43,8 @@ class Exchange(BaseModel):
     method: str
     path: str
     query: str
+    # What the caller sent in its headers (credentials redacted): an identifier may ride there.
+    request_headers: dict[str, str] = {}
     status: int | None           # None: no response was sent (a dropped connection)
     request_body: str
     response_body: str
@@ -85,6 +88,17 @@ class ExchangeLog:
 
 def _text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")[:MAX_BODY_CHARS]
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (repeats joined by ", "), credentials
+    redacted: kept so the harness can judge what a caller sent in them, not to replay it."""
+    kept: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = "[redacted]" if name in REDACTED_HEADERS else raw_value.decode("latin-1")
+        kept[name] = f"{kept[name]}, {value}" if name in kept else value
+    return kept
 
 
 class CaptureMiddleware:
@@ -133,7 +147,8 @@ def keep(log: ExchangeLog, scope: Scope, arrived: datetime, started: float,
     client_id = scope.get("state", {}).get("client_id") or client_id_of(scope)
     log.add(at=arrived.isoformat(timespec="microseconds"), client_id=client_id,
             method=scope["method"], path=scope.get("path", ""),
-            query=scope.get("query_string", b"").decode("latin-1"), status=status,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            request_headers=_headers(scope), status=status,
             request_body=_text(request_body), response_body=_text(response_body),
             duration_ms=round((time.perf_counter() - started) * 1000, 3))
 

@@ -83,15 +83,23 @@ def generate_my_number(rng: random.Random) -> str:
     return body + my_number_check_digit(body)
 
 
+def my_number_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every run of exactly 12 ASCII digits in ``text``, not part of a longer
+    run of ASCII digits, whose check digit is valid (invariant 1), in order of appearance."""
+    return [m.span() for m in _TWELVE_DIGIT_RUN.finditer(text) if is_valid_my_number(m.group())]
+
+
 def find_my_numbers(text: str) -> list[str]:
     """Every My-Number-shaped value in ``text``, in order of appearance (invariant 1).
 
     Returns each run of exactly 12 ASCII digits, not part of a longer run of ASCII digits, whose
     check digit is valid. A valid-looking value is reported even if it is a coincidence (about
     1 in 10 random 12-digit runs passes): the caller decides whether it may cross a boundary.
-    Not found: numbers split by spaces or hyphens, or written with full-width digits.
+    Not found: numbers split by spaces or hyphens, or written with full-width digits — the
+    simulators' guard on their own output. The harness judges a vendor with the detector of
+    every form, meshcert/checks/identifiers.py, which builds on ``my_number_spans``.
     """
-    return [m.group() for m in _TWELVE_DIGIT_RUN.finditer(text) if is_valid_my_number(m.group())]
+    return [text[start:end] for start, end in my_number_spans(text)]
 
 
 # --- 法人番号 (corporate number) ----------------------------------------------------------------

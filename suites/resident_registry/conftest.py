@@ -66,8 +66,7 @@ def sandbox_move_in(sandbox: str) -> Any:
     import random
     import uuid
 
-    from simulators.common.identifiers import generate_juminhyo_code
-    from simulators.common.municipalities import lookup
+    from meshcert.synthetic import generate_juminhyo_code, lookup
     from suites.resident_registry.builders import ADDRESS, move_in, person
 
     place = lookup(sandbox)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from simulators.common.japanese_calendar import to_wareki
+from meshcert.checks.public_rules import to_wareki
 from suites.resident_registry.builders import arrival, examples, fresh_id, movement, person
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from simulators.common.identifiers import (
+from meshcert.checks.public_rules import (
     is_valid_local_government_code,
     is_valid_mod11,
     is_valid_my_number,
@@ -17,7 +17,7 @@ from simulators.common.identifiers import (
     mod11_check_digit,
     my_number_check_digit,
 )
-from simulators.common.municipalities import municipalities_only
+from meshcert.synthetic import municipalities_only
 from suites.resident_registry.builders import (
     examples,
     fresh_id,

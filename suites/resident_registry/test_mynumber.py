@@ -1,5 +1,11 @@
 """The My Number reaches only callers allowed to read it: not in a resident record, a household,
-the difference feed or a movement result for anyone else (番号法 第19条; DOMAIN.md §6.1)."""
+the difference feed or a movement result for anyone else (番号法 第19条;
+docs/domain.md#invariant-1).
+
+Each answer such a caller gets is scanned whole — every header, every string and number of the
+body at any depth, the problem details of a refusal — by the shared detector
+(meshcert/checks/identifiers.py): any 12-digit number passing the check digit in any usual
+form, and the My Numbers the harness seeded in every form, split across fields included."""
 
 from __future__ import annotations
 
@@ -8,26 +14,28 @@ from typing import Any
 
 import pytest
 
-from simulators.common.identifiers import find_my_numbers
+from meshcert.checks import ensure_no_identifiers
 from suites.resident_registry.builders import arrival, fresh_id, movement, my_number, person
 
 READ = "registry:read"
 MYNUMBER = "registry:read-mynumber"
 
 
-def leaks(text: str, known: set[str]) -> list[str]:
-    """The My Numbers of ``known`` that appear in ``text`` (as 12-digit runs)."""
-    return sorted(set(find_my_numbers(text)) & known)
-
-
-def no_my_number(records: list[dict[str, Any]], text: str, known: set[str], where: str) -> None:
+def no_my_number_field(records: list[dict[str, Any]], where: str) -> None:
+    """The records carry no field my_number (even an empty one)."""
     carrying = [r["atena_number"] for r in records if "my_number" in r]
     assert not carrying, (
         f"{where} carries the field my_number for 宛名番号 {carrying[:10]} to a caller without "
         f"the scope {MYNUMBER}")
-    found = leaks(text, known)
-    assert not found, (
-        f"{where} carries the My Number(s) {found[:5]} to a caller without the scope {MYNUMBER}")
+
+
+def scanned(response: Any, known: set[str], where: str) -> None:
+    """No My Number — any, or one of ``known`` in any form — in ``response``'s headers or
+    body (a refusal's problem details included). Checked before the status, so that a
+    refusal naming a My Number is reported as the leak it is."""
+    ensure_no_identifiers(response, my_numbers=sorted(known),
+                          what=f"{where} (answered {response.status_code} to a caller "
+                               f"without the scope {MYNUMBER})")
 
 
 def refused(what: str, response: Any) -> str:
@@ -54,14 +62,19 @@ def test_a_resident_record_has_no_my_number_for_a_caller_without_the_scope(clerk
                                                                            population, known):
     for seeded in population[:3]:
         response = reader.get(f"{clerk.base}/residents/{seeded['atena_number']}")
+        scanned(response, known, f"the resident record {seeded['atena_number']}")
         assert response.status_code == 200, refused("reading a resident", response)
-        no_my_number([response.json()], response.text, known,
-                     f"the resident record {seeded['atena_number']}")
+        no_my_number_field([response.json()], f"the resident record {seeded['atena_number']}")
         found = reader.get(f"{clerk.base}/residents",
                            params={"juminhyo_code": seeded["juminhyo_code"]})
+        scanned(found, known, f"the search by 住民票コード {seeded['juminhyo_code']}")
         assert found.status_code == 200, refused("searching by 住民票コード", found)
-        no_my_number([found.json()], found.text, known,
-                     f"the search by 住民票コード {seeded['juminhyo_code']}")
+        no_my_number_field([found.json()], f"the search by 住民票コード {seeded['juminhyo_code']}")
+    # Refusals too: whatever a not-found answer's problem details say, no My Number.
+    for path, params in (("residents/0000000000", None),
+                         ("residents", {"juminhyo_code": "00000000000"})):
+        scanned(reader.get(f"{clerk.base}/{path}", params=params), known,
+                f"the answer to GET {path} {params or ''} (nobody by that number)")
 
 
 @pytest.mark.requirement("PRIV-MYNUM-001")
@@ -82,9 +95,9 @@ def test_a_household_has_no_my_number_for_a_caller_without_the_scope(clerk, read
                                                                      known):
     for setai in sorted({r["setai_number"] for r in population})[:3]:
         response = reader.get(f"{clerk.base}/households/{setai}")
+        scanned(response, known, f"the household {setai}")
         assert response.status_code == 200, refused("reading a household", response)
-        no_my_number(response.json()["members"], response.text, known,
-                     f"the household {setai}")
+        no_my_number_field(response.json()["members"], f"the household {setai}")
 
 
 @pytest.mark.requirement("PRIV-MYNUM-002")
@@ -96,9 +109,10 @@ def test_the_feed_has_no_my_number_for_a_caller_without_the_scope(clerk, reader,
                 person("木村", "静", "12", kana=("キムラ", "シズカ"), sex="2", my_number=second))
     for after, limit in ((0, 250), (start, 100)):  # the seeded records, and the new ones
         response = reader.get(f"{clerk.base}/changes", params={"after": after, "limit": limit})
+        scanned(response, known | numbers, f"the difference feed after {after}")
         assert response.status_code == 200, refused("reading the feed", response)
-        no_my_number([e["record"] for e in response.json()["entries"]], response.text,
-                     known | numbers, f"the difference feed after {after}")
+        no_my_number_field([e["record"] for e in response.json()["entries"]],
+                           f"the difference feed after {after}")
 
 
 @pytest.mark.requirement("PRIV-MYNUM-002")
@@ -111,9 +125,10 @@ def test_a_movement_result_has_no_my_number_for_a_caller_without_the_scope(clerk
                    person("林", "恵", "12", kana=("ハヤシ", "メグミ"), sex="2", my_number=second),
                    on=today - timedelta(days=9))
     response = writer.post(f"{clerk.base}/movements", json=body)
+    scanned(response, numbers, "the move-in result")
     assert response.status_code in (200, 201), refused("a move-in", response)
     arrived = response.json()["affected"]
-    no_my_number(arrived, response.text, numbers, "the move-in result")
+    no_my_number_field(arrived, "the move-in result")
     born = today - timedelta(days=3)
     birth = writer.post(f"{clerk.base}/movements", json=movement(
         "birth", on=born, event_id=fresh_id("birth"), setai_number=arrived[0]["setai_number"],
@@ -121,5 +136,6 @@ def test_a_movement_result_has_no_my_number_for_a_caller_without_the_scope(clerk
                       birth={"iso": born.isoformat()})))
     assert birth.status_code in (200, 201), refused("a birth", birth)
     [baby] = birth.json()["affected"]
+    no_my_number_field([baby], "the birth result")
     issued = clerk.read(baby["atena_number"]).get("my_number")  # as the clerk may see it
-    no_my_number([baby], birth.text, {issued} if issued else set(), "the birth result")
+    scanned(birth, numbers | ({issued} if issued else set()), "the birth result")

@@ -61,3 +61,24 @@ def test_inquiries_refused_before_their_body_is_read_are_captured(tmp_path):
     assert [json.loads(e["request_body"]) for e in seen] == [sent] * 3
     assert [json.loads(e["response_body"])["type"] for e in seen] == [
         a.json()["type"] for a in answers]
+
+
+def test_exchanges_keep_the_request_headers_with_credentials_redacted(tmp_path):
+    """The harness judges what a caller put in its headers too (an identifier may ride there),
+    on the ordinary routes and the hot inquiry route alike; credentials are never kept."""
+    sent = {"record_id": "headers-0001", "procedure_code": "JT01010000000214",
+            "item_code": "TM00000000000002", "provider": TAX, "code": "X" * 16}
+    note = {"X-Note": "applicant 1234-5678-9018"}
+    with client_for(mesh_app(tmp_path)) as client:
+        before = client.get("/admin/exchanges", headers=ADMIN).json()["last_seq"]
+        client.post("/v1/codes", json={"juminhyo_code": person(1)},
+                    headers={**auth(TOPO, CHILD), **note})
+        client.post("/v1/inquiries", json=sent, headers={**auth(TOPO, CHILD), **note})
+        seen = client.get("/admin/exchanges", headers=ADMIN,
+                          params={"after": before}).json()["exchanges"]
+    assert [e["path"] for e in seen] == ["/v1/codes", "/v1/inquiries"]
+    for exchange in seen:
+        headers = exchange["request_headers"]
+        assert headers["x-note"] == "applicant 1234-5678-9018"
+        assert headers["authorization"] == "[redacted]"
+        assert auth(TOPO, CHILD)["Authorization"].split()[-1] not in json.dumps(headers)
