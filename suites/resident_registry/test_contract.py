@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from meshcert.contract_checks import schema_valid_data_passes_validation
-from meshcert.evidence import BODY_LIMIT, REDACTED_HEADERS, Exchange
+from meshcert.evidence import Exchange
 
 CONTRACT = Path(__file__).resolve().parents[2] / "fixtures" / "specs" / \
     "resident-registry.openapi.json"
@@ -130,37 +130,16 @@ REJECTION = {"checks": [negative_data_rejection]}
 # -- evidence -------------------------------------------------------------------------------------
 
 
-def _text(raw: bytes | str | None) -> str | None:
-    if not raw:
-        return None
-    data = raw.encode() if isinstance(raw, str) else raw
-    text = data[:BODY_LIMIT].decode("utf-8", errors="replace")
-    return text + (f"\n… [{len(data) - BODY_LIMIT} more bytes not kept]"
-                   if len(data) > BODY_LIMIT else "")
-
-
-def _headers(headers: Any) -> dict[str, str]:
-    return {k: ("[redacted]" if k.lower() in REDACTED_HEADERS else str(v))
-            for k, v in dict(headers).items()}
-
-
-def _exchange(response: Any, failure: str | None = None) -> Exchange:
-    """A Schemathesis response (requests underneath) as an evidence exchange."""
-    sent = response.request
-    return Exchange(sent.method, sent.url, _headers(sent.headers), _text(sent.body),
-                    status=response.status_code, response_headers=_headers(response.headers),
-                    response_body=_text(response.content),
-                    elapsed_ms=round(response.elapsed * 1000, 3), error=failure)
-
-
 class Runner:
-    """Calls the target for Schemathesis cases and validates; failures become evidence."""
+    """Calls the target for Schemathesis cases and validates; every exchange it makes or
+    checks is evidence (a passing test's too), a failing one with its failure."""
 
     def __init__(self, harness, node) -> None:
         self.base_url = harness.target.base_url
         self.recorder = harness.recorder_for(node)
         self.node = node
         self.calls = 0
+        self._made: dict[int, Exchange] = {}  # responses of call(), by id, until checked
         self.session = requests.Session()
         ca = harness.ca_file()
         self.verify = str(ca) if ca is not None and harness.target.tls.verify else \
@@ -170,17 +149,25 @@ class Runner:
     def kwargs(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "session": self.session, "verify": self.verify}
 
+    def call(self, case) -> Any:
+        """Call the target for ``case``: the exchange is evidence even if a test's own
+        assertion stops before it is checked."""
+        response = case.call(**self.kwargs())
+        self._made[id(response)] = self.recorder.record_requests(response)
+        return response
+
     def check(self, case, response, recorder=None, **checks: Any) -> None:
         self.calls += 1
+        exchange = self._made.pop(id(response), None) or self.recorder.record_requests(response)
         try:
             case.validate_response(response, transport_kwargs=self.kwargs(), recorder=recorder,
                                    **checks)
         except FailureGroup as failures:
-            self.recorder.exchanges.append(_exchange(response, str(failures)[:4000]))
+            exchange.error = str(failures)[:4000]
             raise
 
     def run(self, case, **checks: Any) -> None:
-        self.check(case, case.call(**self.kwargs()), **checks)
+        self.check(case, self.call(case), **checks)
 
     def close(self) -> None:
         self.node.user_properties.append(("schemathesis_calls", self.calls))
@@ -241,7 +228,7 @@ READS = ["GET /municipalities/{lg_code}/residents/{atena_number}",
 @pytest.mark.parametrize("label", READS)
 def test_reads_of_seeded_records_conform_to_the_contract(runner, known, label):
     case = _operation(label).Case(**known[label])
-    response = case.call(**runner.kwargs())
+    response = runner.call(case)
     assert response.status_code == 200, (
         f"{label} for a seeded record was answered {response.status_code}: "
         f"{response.text[:300]}")
