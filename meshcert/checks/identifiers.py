@@ -11,7 +11,8 @@ check digit (総務省令第八十五号 第五条; the formula and the plain 12
 or number at any depth (dict keys included), written
 
 * plainly (``123456789018``), as a JSON number, or embedded in a longer string
-  (``"ID:123456789018/x"``) — but not inside a longer run of digits;
+  (``"ID:123456789018/x"``) — but not inside a longer run of digits, nor inside a
+  machine-made hexadecimal id (a UUID, or 16 or more hex characters in a row);
 * with full-width or other Unicode digits (``１２３４…``, NFKC and Unicode decimal values);
   invisible format characters (zero-width space, soft hyphen) are ignored;
 * in the card's 4-4-4 grouping with one separator repeated (``1234-5678-9018``,
@@ -72,6 +73,11 @@ _GROUPED = re.compile(
     rf"(?P<c>[0-9]{{4}})(?![0-9])")
 _CHAIN_BEFORE = re.compile(rf"[0-9]{_SEP}{{1,3}}\Z")
 _CHAIN_AFTER = re.compile(rf"{_SEP}{{1,3}}[0-9]")
+# Machine-made hexadecimal ids (a UUID, ``secrets.token_hex``): about one in 700 random ones
+# holds 12 digits that pass the check digit, so a system's request ids would fail it by chance.
+_HEX_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -253,9 +259,16 @@ def _skeleton(text: str) -> str:
 # -- unknown My Numbers ----------------------------------------------------------------------
 
 
+def _in_hex_id(s: str, start: int, end: int) -> bool:
+    """Whether ``s[start:end]`` lies inside a UUID or a run of 16 or more hex characters."""
+    return any(m.start() <= start and end <= m.end() for m in _HEX_ID.finditer(s))
+
+
 def _my_numbers_in(text: _Text) -> Iterator[Leak]:
     s = text.normal
     for start, end in my_number_spans(s):  # plain, once normalised
+        if _in_hex_id(s, start, end):
+            continue
         yield Leak("my-number", s[start:end], text.where, text.form(start, end))
     for m in _GROUPED.finditer(s):
         if _CHAIN_BEFORE.search(s, 0, m.start()) or _CHAIN_AFTER.match(s, m.end()):
