@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulators.common import exchanges
+from simulators.common import exchanges, faults
 from simulators.common.app import build_app
 from simulators.common.hot_routes import HotRoute
 from simulators.common.http import (
@@ -215,7 +215,9 @@ def bound_to_client(scope: Any, inst: Institution) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    # Shifted by a clock-skew fault plan on the request: the harness can put the mesh's
+    # "today" outside a legal basis, so that it refuses an inquiry as not permitted.
+    return faults.now()
 
 
 def _iso(moment: datetime) -> str:

@@ -24,8 +24,8 @@ import pytest
 
 from meshcert.evidence import Recorder
 from meshcert.harness import Harness
+from meshcert.synthetic import generate_juminhyo_code, generate_my_number
 from meshcert.targets import Target
-from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
 from suites.paging import cursor_pages
 
 PROCEDURE = "JT01010000000214"   # 児童手当
@@ -177,7 +177,9 @@ def describe(exchanges: list[dict[str, Any]]) -> str:
     if not exchanges:
         # The mesh logs an exchange when it ends: one still trickling or delayed is not there.
         return "(none logged yet)"
+    # The time taken shows an answer that came too late to count (e.g. 200 after 5 s).
     return "; ".join(f"#{e['seq']} {e['at'][11:23]} {e['path']} → {e['status']} "
+                     f"in {e['duration_ms']:.0f} ms "
                      f"record_id={inquiry_body(e).get('record_id')}" for e in exchanges)
 
 
@@ -211,13 +213,17 @@ class Inquirer:
         self.path = target.inquirer.applications_path
         self.give_up_within_s = target.inquirer.give_up_within_s
 
+    @staticmethod
+    def form(person: Person, application_id: str) -> dict[str, Any]:
+        """The application the trigger takes (ApplicationRequest in the contract)."""
+        return {"application_id": application_id,
+                "applicant": {"name": person.name, "juminhyo_code": person.juminhyo_code,
+                              "my_number": person.my_number},
+                "children": person.children}
+
     def submit(self, person: Person) -> str:
         application_id = f"APP-{uuid.uuid4().hex[:20]}"
-        answer = self.api.post(self.path, json={
-            "application_id": application_id,
-            "applicant": {"name": person.name, "juminhyo_code": person.juminhyo_code,
-                          "my_number": person.my_number},
-            "children": person.children})
+        answer = self.api.post(self.path, json=self.form(person, application_id))
         assert answer.status_code in (200, 201, 202), (
             f"the trigger {self.path} refused a valid application with {answer.status_code}: "
             f"{answer.text[:500]}")
@@ -294,6 +300,17 @@ def faults(mesh: Mesh) -> Iterator[Mesh]:
     """The mesh, with every fault plan cleared after the test."""
     yield mesh
     mesh.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def failure_outcomes(harness: Harness, target: Target, mesh: Mesh, tax: Tax
+                     ) -> dict[str, Any]:
+    """One application through every kind of failure, refusal and no-data the harness can
+    cause (suites/mesh_inquirer/failures.py), run once for the suites that judge them."""
+    from suites.mesh_inquirer.failures import run_all  # it builds on this module
+
+    with harness.client() as client:
+        return run_all(Inquirer(client, client, target), mesh, tax)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """INQ-DEC-001: the application is decided on the income the provider gave, at the amounts in
-force since October 2024; with no data at the provider (status 02) nothing is decided and the
-person is asked for a 課税証明書."""
+force since October 2024. With no data at the provider (status 02) nothing is decided and the
+person is asked for a 課税証明書: judged with every other way of missing the income in
+test_giving_up.py."""
 
 from __future__ import annotations
 
@@ -28,17 +29,3 @@ def test_with_the_income_provided_the_allowance_is_decided_at_current_amounts(in
         assert amount == expected, (
             f"decided at {amount} yen a month, not {expected}: {view.get('decision')}")
         assert (view.get("notice") or {}).get("kind") == "decision", view.get("notice")
-
-
-@pytest.mark.requirement("INQ-DEC-001")
-def test_without_tax_data_nothing_is_decided_and_a_certificate_is_asked_for(inquirer):
-    person = Person.fresh()  # the provider holds no figures for them
-    application_id = inquirer.submit(person)
-    view = inquirer.wait([application_id], inquirer.give_up_within_s + 2)[application_id]
-    assert view.get("decision") is None, (
-        f"decided although the provider had no income data: {view.get('decision')}")
-    assert view["state"] == "certificate-requested", (
-        f"with no data at the provider the application ended {view['state']!r}, not "
-        "certificate-requested")
-    assert (view.get("notice") or {}).get("kind") == "certificate-requested", (
-        f"the person is not asked for a 課税証明書: {view.get('notice')}")

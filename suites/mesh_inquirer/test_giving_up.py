@@ -1,68 +1,69 @@
-"""INQ-RES-005 and INQ-NOTICE-001: when every inquiry attempt fails, the inquirer stops within
-the time its target file states and tells the person the inquiry failed — deciding nothing."""
+"""INQ-NOTICE-001, INQ-DEC-001 and INQ-RES-005 for every kind of failure the harness can cause
+(suites/mesh_inquirer/failures.py): without the income — every attempt failed, the mesh
+refused, or the provider had no data — nothing is decided, whatever the outcome is called
+(suites/mesh_inquirer/decisions.py); a failing inquiry is given up within the stated time,
+counted from submission, and nothing is asked of the mesh after it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from suites.mesh_inquirer.conftest import Inquirer, Mesh, Person, Tax, describe, tax_attempts
+from suites.mesh_inquirer.conftest import Inquirer, Person, arrival, describe, tax_attempts
+from suites.mesh_inquirer.decisions import ensure_undecided
+from suites.mesh_inquirer.failures import GIVES_UP, KINDS, PATIENCE, SLACK_S, Outcome
 
-SLACK_S = 1.0
-PATIENCE = 3  # how many stated times to wait for a late conclusion before judging the notice
+
+def _requirement(ends: str) -> str:
+    return "INQ-DEC-001" if ends == "no-data" else "INQ-NOTICE-001"
 
 
-@pytest.fixture(scope="module")
-def given_up(harness: Any, target: Any, mesh: Mesh, tax: Tax) -> Iterator[dict[str, Any]]:
-    """One application whose every inquiry attempt the mesh answers 503 (Retry-After: 2):
-    its last view and how long the inquirer took to conclude it."""
-    person = Person.fresh()
-    tax.seed(person)
-    with harness.client() as client:
-        inquirer = Inquirer(client, client, target)
-        mesh.fault({"match": {"path_prefix": "/v1/inquiries"},
-                    "error": {"rate": 1.0, "status": 503, "retry_after": 2}})
-        try:
-            after = mesh.last_seq()
-            started = time.monotonic()
-            application_id = inquirer.submit(person)
-            stated = inquirer.give_up_within_s
-            view = inquirer.wait([application_id], stated + SLACK_S)[application_id]
-            seconds = time.monotonic() - started
-            if view["state"] not in ("decided", "certificate-requested", "inquiry-failed"):
-                view = inquirer.wait([application_id], PATIENCE * stated)[application_id]
-        finally:
-            mesh.clear_faults()
-    yield {"application_id": application_id, "view": view, "seconds": seconds,
-           "stated": stated, "person": person, "after": after}
+def requests_about(exchanges: list[dict[str, Any]], person: Person) -> list[dict[str, Any]]:
+    """What the inquirer asked the mesh about ``person``: 符号 requests and inquiries."""
+    codes = [e for e in exchanges if e["path"] == "/v1/codes"
+             and person.juminhyo_code in e["request_body"]]
+    return sorted(codes + tax_attempts(exchanges, person), key=lambda e: e["seq"])
+
+
+def last_view(inquirer: Inquirer, outcome: Outcome) -> dict[str, Any]:
+    return inquirer.wait([outcome.application_id], 0)[outcome.application_id]
+
+
+@pytest.mark.parametrize("kind", [pytest.param(k.name, marks=pytest.mark.requirement(
+    _requirement(k.ends))) for k in KINDS])
+def test_without_the_income_nothing_is_decided(kind, failure_outcomes, inquirer):
+    outcome = failure_outcomes[kind]
+    view = last_view(inquirer, outcome)
+    ensure_undecided(view, why=outcome.kind.why)
+    notice = view.get("notice") or {}
+    expected = "certificate-requested" if outcome.kind.ends == "no-data" else "inquiry-failed"
+    assert view["state"] == expected, (
+        f"{outcome.kind.why}: the application ended {view['state']!r}, not {expected!r}")
+    assert notice.get("kind") == expected and notice.get("body") and notice.get("next_steps"), (
+        f"{outcome.kind.why}: the person is not told so and what happens next (a notice of "
+        f"kind {expected!r} with a body and next steps): {notice}")
 
 
 @pytest.mark.requirement("INQ-RES-005")
-def test_a_failing_inquiry_is_given_up_within_the_stated_time(given_up, inquirer, mesh,
-                                                              recorded_mesh):
-    view = inquirer.wait([given_up["application_id"]], 0)[given_up["application_id"]]
-    attempts = tax_attempts(mesh.exchanges(recorded_mesh, given_up["after"]), given_up["person"])
-    assert given_up["view"]["state"] not in ("received", "inquiring") \
-        and given_up["seconds"] <= given_up["stated"] + SLACK_S, (
-        f"with every inquiry answered 503 the application was still {given_up['view']['state']!r}"
-        f" {given_up['seconds']:.1f} s after submission; the target states "
-        f"give_up_within_s: {given_up['stated']:g} (+{SLACK_S:g} s). Now: {view['state']!r}. "
-        f"Attempts the mesh saw: {describe(attempts)}")
-
-
-@pytest.mark.requirement("INQ-NOTICE-001")
-def test_the_person_is_told_the_inquiry_failed_and_nothing_is_decided(given_up, inquirer):
-    view = inquirer.wait([given_up["application_id"]], 0)[given_up["application_id"]]
-    notice = view.get("notice") or {}
-    assert view["state"] == "inquiry-failed", (
-        f"an application whose inquiry kept failing ended {view['state']!r}, not "
-        f"inquiry-failed; decision: {view.get('decision')}")
-    assert view.get("decision") is None, (
-        f"an application was decided without the income the inquiry failed to get: "
-        f"{view.get('decision')}")
-    assert notice.get("kind") == "inquiry-failed" and notice.get("body") \
-        and notice.get("next_steps"), (
-        f"the person gets no notice of the failed inquiry and what happens next: {notice}")
+@pytest.mark.parametrize("kind", GIVES_UP)
+def test_a_failing_inquiry_is_given_up_within_the_stated_time(kind, failure_outcomes, inquirer,
+                                                              mesh, recorded_mesh):
+    outcome = failure_outcomes[kind]
+    view = last_view(inquirer, outcome)
+    asked = requests_about(mesh.exchanges(recorded_mesh, outcome.mesh_after), outcome.person)
+    edge = outcome.stated + SLACK_S
+    if outcome.seconds is None:
+        later = (f"{PATIENCE * outcome.stated:g} s after submission it had not concluded "
+                 f"either (now: {view['state']!r})")
+    else:
+        later = f"it concluded {view['state']!r} only {outcome.seconds:.1f} s after submission"
+    assert outcome.in_time, (
+        f"{outcome.kind.why}: {edge:g} s after submission (the target states "
+        f"give_up_within_s: {outcome.stated:g}, +{SLACK_S:g} s) the application was still "
+        f"{outcome.state_in_time!r}; {later}. What the mesh saw: {describe(asked)}")
+    late = [e for e in asked if arrival(e) - outcome.submitted > edge]
+    assert not late, (
+        f"{outcome.kind.why}: the application concluded {outcome.seconds:.1f} s after "
+        f"submission, but the inquirer still asked the mesh later than {edge:g} s after "
+        f"submission: {describe(late)}")

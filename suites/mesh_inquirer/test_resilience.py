@@ -6,6 +6,9 @@ received it (faulted ones included) in the mesh's exchange log."""
 from __future__ import annotations
 
 import itertools
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from suites.mesh_inquirer.conftest import (
     inquiry_body,
     tax_attempts,
 )
+from suites.mesh_inquirer.failures import FAULTS, fault_plan
 
 INQUIRIES = {"path_prefix": "/v1/inquiries"}
 SLACK_S = 0.05      # measurement slack on waits
@@ -36,30 +40,9 @@ def gaps(attempts: list[dict[str, Any]]) -> list[float]:
     return [round(b - a, 3) for a, b in itertools.pairwise(times)]
 
 
-FAULTS: dict[str, dict[str, Any]] = {
-    "503": {"error": {"rate": 1.0, "status": 503}},
-    "429": {"error": {"rate": 1.0, "status": 429}},
-    "502": {"error": {"rate": 1.0, "status": 502}},
-    "504": {"error": {"rate": 1.0, "status": 504}},
-    "dropped-connection": {"drop": {"rate": 1.0}},
-    # The answer trickles in 16-byte pieces, so that the whole of it would come only after
-    # the stated time; so does, with latency, any answer at all: only an attempt timeout and
-    # a retry can decide in time.
-    "slow-body": {"slow_body": "beyond-the-stated-time"},
-    "timeout": {"latency": "beyond-the-stated-time"},
-}
-ANSWER_BYTES = 500  # an inquiry's answer is longer than this
-
-
 def plan_for(kind: str, give_up_within_s: float) -> dict[str, Any]:
     """The fault on the first inquiry attempt only."""
-    plan = {"match": INQUIRIES, "max_hits": 1, **FAULTS[kind]}
-    beyond_ms = (give_up_within_s + 1) * 1000
-    if "latency" in plan:
-        plan["latency"] = beyond_ms
-    if "slow_body" in plan:
-        plan["slow_body"] = {"chunk_bytes": 16, "delay_ms": beyond_ms / (ANSWER_BYTES / 16)}
-    return plan
+    return fault_plan(kind, give_up_within_s, max_hits=1)
 
 
 # -- INQ-RES-001 ---------------------------------------------------------------------------
@@ -144,3 +127,50 @@ def test_a_retry_reuses_the_record_id_and_nothing_is_processed_twice(inquirer, f
     assert len(provided) <= 1, (
         f"the mesh processed the inquiry {len(provided)} times (provided records "
         f"{[r['record_id'] for r in provided]}): a retry must reuse the record id")
+
+
+RACERS = 6  # identical submissions sent at once
+
+
+@pytest.mark.requirement("INQ-RES-004")
+def test_identical_submissions_at_once_are_one_application_and_one_inquiry(
+        inquirer, harness, mesh, recorded_mesh, tax):
+    """The contract makes a submission idempotent by application_id ("a resend with the same
+    id and body is the same application"): resends racing each other, not only in turn."""
+    person = Person.fresh()
+    tax.seed(person)
+    application_id = f"APP-race-{uuid.uuid4().hex[:16]}"
+    form = inquirer.form(person, application_id)
+    after, records_after = mesh.last_seq(), inquirer.last_record_seq()
+    start = threading.Barrier(RACERS)
+
+    def send(_: int) -> tuple[int, str]:
+        with harness.client() as client:
+            start.wait(timeout=10)
+            answer = client.post(inquirer.path, json=form)
+            return answer.status_code, answer.text[:300]
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        answers = list(pool.map(send, range(RACERS)))
+    refused = [a for a in answers if a[0] not in (200, 201, 202)]
+    assert not refused, (
+        f"{RACERS} identical submissions of {application_id} at once: some were not taken as "
+        f"the same application (status, body): {refused}")
+    view = inquirer.wait([application_id], inquirer.give_up_within_s + 2)[application_id]
+    attempts = tax_attempts(mesh.exchanges(recorded_mesh, after), person)
+    record_ids = sorted({inquiry_body(e).get("record_id") for e in attempts})
+    assert len(attempts) == 1 and len(record_ids) == 1, (
+        f"{RACERS} identical submissions at once, the mesh healthy: the inquirer asked "
+        f"{len(attempts)} times under record ids {record_ids} (one application, one "
+        f"inquiry): {describe(attempts)}")
+    own = [r for r in inquirer.records_after(records_after) if r["record_id"] in record_ids]
+    listed = sorted(i.get("record_id") for i in view.get("inquiries", []))
+    assert len(own) == 1 and set(record_ids) <= set(listed), (
+        f"one inquiry (record id {record_ids}), but the inquirer's own records of it are "
+        f"{[(r['record_id'], r['outcome']) for r in own]} and the application lists "
+        f"{listed}")
+    provided = [r for r in mesh.records_of(recorded_mesh, person)
+                if r["outcome"] == "provided" and TAX_ITEM in r["item_codes"]]
+    assert len(provided) == 1, (
+        f"the mesh provided the income {len(provided)} times for one application: "
+        f"{[r['record_id'] for r in provided]}")
