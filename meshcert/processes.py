@@ -32,6 +32,7 @@ from simulators.common.topology import Topology, load_topology
 
 SERVE_MODULE = "simulators.serve"
 HEALTH_TIMEOUT_S = 30.0
+HEALTH_POLL_S = 0.02  # a starting simulator is probed this often (a refused connect is cheap)
 STOP_TIMEOUT_S = 10.0
 LOG_TAIL_LINES = 25
 
@@ -322,6 +323,8 @@ def _wait_healthy(topology: Topology, run_dir: Path,
                   notify: Callable[[str, str], None]) -> None:
     pending = dict(started)
     verify = trust_for(tls_dir(run_dir))
+    if verify is True:  # one context for every poll: loading the CA bundle costs ~20 ms of CPU
+        verify = httpx.create_ssl_context()
     deadline = time.monotonic() + timeout
     while pending:
         for name, process in list(pending.items()):
@@ -330,6 +333,9 @@ def _wait_healthy(topology: Topology, run_dir: Path,
                 log = log_file(run_dir, name)
                 raise ProcessError(f"{name} exited with status {code} while starting; "
                                    f"the end of {log}:\n{_tail(log)}")
+            spec = topology.simulators[name]
+            if not _listening(spec.host, spec.port):
+                continue  # still importing: not worth an HTTP request yet
             healthy, _ = check_health(topology.url(name), name, timeout=0.5, verify=verify)
             if healthy:
                 notify(name, "healthy")
@@ -341,7 +347,16 @@ def _wait_healthy(topology: Topology, run_dir: Path,
             raise ProcessError(f"{names} did not answer GET /health within {timeout:.0f} s\n"
                                f"{tails}")
         if pending:
-            time.sleep(0.1)
+            time.sleep(HEALTH_POLL_S)
+
+
+def _listening(host: str, port: int) -> bool:
+    """Whether something accepts connections on ``host:port`` (a cheap probe before /health)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 # -- down ----------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ from typing import Any
 
 import yaml
 
-from meshcert import processes, signing
+from meshcert import hypothesis_cache, processes, signing
 from meshcert.baseline import Baseline, BaselineError, load_baseline
 from meshcert.catalog import Catalog, CatalogError, load_catalog
 from meshcert.certificate import CERTIFICATE
@@ -535,15 +535,27 @@ def pytest_command(plan: _Plan, sims: _Simulators, seed: int, work: Path) -> lis
     return command
 
 
+# The pytest plugins a certification's suites use (Hypothesis: --hypothesis-seed and
+# profile; Allure: --alluredir; timeout: the per-test limit in pyproject.toml; Schemathesis).
+SUITE_PLUGINS = ("_hypothesis_pytestplugin", "allure_pytest.plugin", "pytest_timeout",
+                 "schemathesis.pytest.plugin")
+
+
 def pytest_env(work: Path) -> dict[str, str]:
     """The environment of the suites' pytest: this process's, without an outer pytest's
     worker variables, and with Hypothesis's storage (example database, caches) in the run's
     work folder, so a certification writes nothing into the project checkout (pytest's own
-    cache is off: ``-p no:cacheprovider``)."""
+    cache is off: ``-p no:cacheprovider``).
+
+    Only the plugins the suites use are loaded (:data:`SUITE_PLUGINS`), not every one installed:
+    pytest rewrites the asserts of every module of an auto-loaded plugin's distribution
+    (all of Hypothesis and Schemathesis), seconds of CPU per certification when no bytecode
+    cache is written (PYTHONDONTWRITEBYTECODE); the suites' own modules are still rewritten."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
     env.update(PYTHONUNBUFFERED="1", COLUMNS="120",
-               HYPOTHESIS_STORAGE_DIRECTORY=str(work / "hypothesis"))
+               HYPOTHESIS_STORAGE_DIRECTORY=str(work / "hypothesis"),
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTEST_PLUGINS=",".join(SUITE_PLUGINS))
     return env
 
 
@@ -553,11 +565,14 @@ def _run_pytest(plan: _Plan, sims: _Simulators, seed: int, work: Path,
     progress_file = work / "progress.jsonl"
     progress_file.touch()
     log_path = plan.report_dir / "pytest.log"
+    env = pytest_env(work)
+    storage = Path(env["HYPOTHESIS_STORAGE_DIRECTORY"])
+    hypothesis_cache.restore(storage)  # derived by an earlier run, not again by each
     with log_path.open("wb") as log, progress_file.open("r", encoding="utf-8") as events:
         # Run in the work folder: whatever a plugin writes relative to where it runs goes
         # away with the run (every path pytest is given is absolute).
         process = subprocess.Popen(command, cwd=work, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, env=pytest_env(work))
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
         pending = ""
         try:
             while True:
@@ -573,6 +588,7 @@ def _run_pytest(plan: _Plan, sims: _Simulators, seed: int, work: Path,
         except BaseException:
             processes.stop_child(process)
             raise
+    hypothesis_cache.keep(storage)
     status = process.returncode
     results_path = work / "results.json"
     if status not in (0, 1, 5) or not results_path.is_file():

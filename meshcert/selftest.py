@@ -7,14 +7,14 @@ not judge it: a fixture crashed) is **inconclusive**, not detected. The result i
 matrix; detection must be 100 % for MUST.
 
 The variants are independent certifications on their own ports and run folders, so they run
-``jobs`` at a time.
+``jobs`` at a time; several profiles' selftests share one pool (:func:`run_planned`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -150,29 +150,30 @@ def planned_defects(catalog: Catalog, profile: str, only: list[str] | None = Non
     return rows
 
 
-def run_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
-                 jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = "2026.1",
-                 on_done: Callable[[Variant], None] | None = None,
-                 pool: ThreadPoolExecutor | None = None) -> Selftest:
-    """Selftest one profile, ``jobs`` certifications at a time — or in ``pool``, shared with
-    other profiles' selftests so that no slot idles while one profile finishes."""
-    try:
-        catalog = load_catalog(catalog_version)
-        planned = planned_defects(catalog, profile, only)
-    except CatalogError as exc:
-        raise SelftestError(str(exc)) from None
-    target = reference_target(profile)
-    registered = defects.all_defects()
-    report_dir = REPORTS_OUT / f"selftest-{new_run_id()}"
-    report_dir.mkdir(parents=True, exist_ok=True)
+Job = tuple[str | None, str | None, str | None]  # (defect, its requirement, level)
 
-    def run(defect: str | None, requirement: str | None, level: str | None) -> Variant:
-        if defect is not None and defect not in registered:
+
+@dataclass(frozen=True)
+class Planned:
+    """One profile's selftest, planned: its certifications (the reference first) to run, in a
+    pool of its own (:func:`run_selftest`) or shared with other profiles' (:func:`run_planned`)."""
+
+    profile: str
+    catalog: Catalog
+    seed: int
+    target: Path
+    report_dir: Path
+    jobs: tuple[Job, ...]
+
+    def run(self, defect: str | None, requirement: str | None, level: str | None) -> Variant:
+        """Certify the reference with ``defect`` (or none) and judge the variant."""
+        if defect is not None and defect not in defects.all_defects():
             return Variant(defect, requirement, level, error="defect not implemented")
         started = datetime.now(UTC)
         name = defect or "reference"
         try:
-            result = certify(target, defect=defect, seed=seed, out_dir=report_dir / name)
+            result = certify(self.target, defect=defect, seed=self.seed,
+                             out_dir=self.report_dir / name)
         except (ConfigError, HarnessError) as exc:
             return Variant(defect, requirement, level, error=str(exc).splitlines()[0])
         except Exception as exc:  # one broken variant must not hide the others' results
@@ -184,19 +185,64 @@ def run_selftest(profile: str = "resident-registry", *, only: list[str] | None =
         return Variant(defect, requirement, level, dict(result.verdicts),
                        str(result.report_dir), why[0] if why else None, round(seconds, 1))
 
-    jobs_list: list[tuple[str | None, str | None, str | None]] = [(None, None, None), *planned]
-    results: dict[str | None, Variant] = {}
-    with contextlib.ExitStack() as stack:
-        if pool is None:
-            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, jobs)))
-        futures = {pool.submit(run, *job): job[0] for job in jobs_list}
+    def result(self, variants: dict[str | None, Variant]) -> Selftest:
+        """The selftest from every job's variant (by defect; None the reference); written to
+        ``selftest.json`` in its report folder."""
+        outcome = Selftest(self.profile, self.catalog.version, self.seed, variants[None],
+                           tuple(variants[d] for d, _, _ in self.jobs if d is not None),
+                           self.report_dir)
+        (self.report_dir / "selftest.json").write_text(
+            json.dumps(outcome.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+        return outcome
+
+
+def plan_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
+                  seed: int = DEFAULT_SEED, catalog_version: str = "2026.1") -> Planned:
+    """Plan one profile's selftest (its report folder is made now)."""
+    try:
+        catalog = load_catalog(catalog_version)
+        planned = planned_defects(catalog, profile, only)
+    except CatalogError as exc:
+        raise SelftestError(str(exc)) from None
+    target = reference_target(profile)
+    report_dir = REPORTS_OUT / f"selftest-{new_run_id()}"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    return Planned(profile, catalog, seed, target, report_dir, ((None, None, None), *planned))
+
+
+def run_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
+                 jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = "2026.1",
+                 on_done: Callable[[Variant], None] | None = None) -> Selftest:
+    """Selftest one profile, ``jobs`` certifications at a time."""
+    plan = plan_selftest(profile, only=only, seed=seed, catalog_version=catalog_version)
+    done = (lambda _profile, variant: on_done(variant)) if on_done else None
+    return run_planned([plan], jobs=jobs, on_done=done)[profile]
+
+
+def longest_first(plans: Sequence[Planned]) -> list[tuple[Planned, Job]]:
+    """Every job of ``plans`` in the order a shared pool should start them: round-robin across
+    the profiles, the longest-running profile's first, so that its slow certifications start
+    early, side by side with others, instead of leaving slots idle at the end. The mesh
+    inquirer's are the longest and mostly waits on its counterparts (a give-up takes its full
+    stated time): a profile's certifications are taken to last the longer, the more
+    counterpart simulators the profile starts (catalog ``simulators``)."""
+    ranked = sorted(plans, key=lambda p: -len(p.catalog.profiles[p.profile].simulators))
+    rounds = itertools.zip_longest(*([(plan, job) for job in plan.jobs] for plan in ranked))
+    return [entry for round_ in rounds for entry in round_ if entry is not None]
+
+
+def run_planned(plans: Sequence[Planned], *, jobs: int = 2,
+                on_done: Callable[[str, Variant], None] | None = None) -> dict[str, Selftest]:
+    """Run the selftests ``plans`` in one pool of ``jobs`` certifications, so that no slot idles
+    while one profile finishes (order: :func:`longest_first`); each profile's result by name.
+    ``on_done(profile, variant)`` is told of each certification as it ends."""
+    variants: dict[str, dict[str | None, Variant]] = {plan.profile: {} for plan in plans}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(plan.run, *job): (plan.profile, job[0])
+                   for plan, job in longest_first(plans)}
         for future in as_completed(futures):
-            variant = future.result()
-            results[futures[future]] = variant
+            profile, defect = futures[future]
+            variants[profile][defect] = variant = future.result()
             if on_done:
-                on_done(variant)
-    outcome = Selftest(profile, catalog.version, seed, results[None],
-                       tuple(results[d] for d, _, _ in planned), report_dir)
-    (report_dir / "selftest.json").write_text(
-        json.dumps(outcome.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return outcome
+                on_done(profile, variant)
+    return {plan.profile: plan.result(variants[plan.profile]) for plan in plans}

@@ -4,8 +4,6 @@ detection matrix."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 import typer
@@ -19,9 +17,10 @@ from meshcert.selftest import (
     Selftest,
     SelftestError,
     Variant,
+    plan_selftest,
     planned_defects,
     profiles_with_reference,
-    run_selftest,
+    run_planned,
 )
 
 ALL = "all"
@@ -59,27 +58,21 @@ def selftest(
     except (SelftestError, ValueError) as exc:
         fail(str(exc))
     started = time.perf_counter()
+    try:
+        plans = [plan_selftest(name, only=defect, seed=seed) for name in profiles]
+    except SelftestError as exc:
+        fail(str(exc))
     # One pool for every profile: a slot freed by one profile's last variant takes another's.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True) as progress, \
-            ThreadPoolExecutor(max_workers=jobs) as pool, \
-            ThreadPoolExecutor(max_workers=len(profiles)) as per_profile:
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("selftest", total=sum(totals.values()))
 
-        def done_in(name: str) -> Callable[[Variant], None]:
-            def done(variant: Variant) -> None:
-                progress.advance(task)
-                mark = "[green]ok[/green]" if variant.ok else "[red]NOT OK[/red]"
-                progress.console.print(f"  {name}: {variant.defect or 'reference'}: {mark}")
-            return done
+        def done(name: str, variant: Variant) -> None:
+            progress.advance(task)
+            mark = "[green]ok[/green]" if variant.ok else "[red]NOT OK[/red]"
+            progress.console.print(f"  {name}: {variant.defect or 'reference'}: {mark}")
 
-        futures = {name: per_profile.submit(run_selftest, name, only=defect, jobs=jobs,
-                                            seed=seed, on_done=done_in(name), pool=pool)
-                   for name in profiles}
-        try:
-            results = {name: future.result() for name, future in futures.items()}
-        except SelftestError as exc:
-            fail(str(exc))
+        results = run_planned(plans, jobs=jobs, on_done=done)
     good = total = 0
     for name in profiles:
         passed = _print_profile(results[name])

@@ -124,3 +124,27 @@ def test_a_variant_the_harness_could_not_run_says_why(monkeypatch, tmp_path):
     [variant] = result.variants
     assert variant.error == "mesh did not start" and variant.inconclusive
     assert not variant.ok and not result.reference.ok
+
+
+def test_a_shared_pool_starts_the_longest_profiles_certifications_first_and_interleaved(tmp_path):
+    from meshcert.selftest import Planned, longest_first
+
+    catalog = load_catalog()
+
+    def plan(profile):
+        jobs = ((None, None, None), *planned_defects(catalog, profile))
+        return Planned(profile, catalog, 1, reference_target(profile), tmp_path, jobs)
+
+    plans = [plan(p) for p in ("resident-registry", "information-provider", "mesh-inquirer")]
+    order = [(p.profile, job[0]) for p, job in longest_first(plans)]
+    # Every certification once, each profile's own in its order (the reference first).
+    assert sorted(order, key=str) == sorted(
+        ((p.profile, job[0]) for p in plans for job in p.jobs), key=str)
+    for p in plans:
+        assert [d for name, d in order if name == p.profile] == [job[0] for job in p.jobs]
+    # The mesh inquirer's (the longest: mostly waits) start first, one in every round, so
+    # none is left to start at the end while the short ones are done.
+    profiles = [name for name, _ in order]
+    assert profiles[:3] == ["mesh-inquirer", "information-provider", "resident-registry"]
+    inquirer = [i for i, name in enumerate(profiles) if name == "mesh-inquirer"]
+    assert inquirer == list(range(0, 3 * len(inquirer), 3))
