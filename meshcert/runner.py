@@ -387,6 +387,10 @@ def on_free_ports(source: Path, names: Sequence[str], run_name: str, keep_runnin
                 started = [item.name for item in launched]
                 break
             except (processes.Conflict, processes.ProcessError) as exc:
+                if backend == "docker":
+                    from meshcert.containers import EngineUnavailable, ImageMissing
+                    if isinstance(exc, EngineUnavailable | ImageMissing):
+                        raise ConfigError(str(exc)) from None  # the user's set-up: exit 2
                 # Another run took a free port between the probe and the bind: take others.
                 busy = isinstance(exc, processes.Conflict) or "address already in use" in str(exc)
                 if not busy or attempt == PORT_ATTEMPTS:

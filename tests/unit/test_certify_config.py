@@ -138,3 +138,13 @@ def test_rerun_failed_and_requirement_do_not_combine(tmp_path: Path) -> None:
     write_run(tmp_path / "reports" / "out" / "RED", {"SEC-TLS-001": "fail"})
     assert_config_error(certify("--target", str(REFERENCE), "--rerun-failed", "RED",
                                 "--requirement", "SEC-TLS-001"), "not both")
+
+
+def test_no_docker_engine_for_the_docker_backend_is_a_configuration_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    result = certify("--target", str(REFERENCE), "--backend", "docker",
+                     "--out", str(tmp_path / "report"))
+    assert result.exit_code == 2, result.output
+    assert "no Docker engine is reachable" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
