@@ -29,9 +29,12 @@ DERIVED = ("unicode_data", "constants")
 
 
 def cache_dir() -> Path:
-    """Where the derived data is kept between runs: beside the run folders (``.meshcert/``)."""
+    """Where the derived data is kept between runs: the user's cache folder
+    (``$XDG_CACHE_HOME/meshcert/``, by default ``~/.cache/meshcert/``), never the folder a
+    certification runs in — a certification writes nothing there but its report."""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return Path(".meshcert") / "cache" / f"hypothesis-{version('hypothesis')}-py{python}"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "meshcert" / f"hypothesis-{version('hypothesis')}-py{python}"
 
 
 def restore(storage: Path, cache: Path | None = None) -> None:
