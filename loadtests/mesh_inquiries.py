@@ -1,4 +1,4 @@
-"""Mesh inquiries (DOMAIN.md §5 F2, §7): single inquiries with a realistic mix of items and
+"""Mesh inquiries (docs/domain.md §5 F2, §7): single inquiries with a realistic mix of items and
 bulk files of up to 10,000 rows, at the national daily volume scaled to a window.
 
 Each inquirer asks with its own 符号 of seeded persons; every inquiry has a new record id. A

@@ -1,4 +1,4 @@
-"""Moving season (DOMAIN.md §7): online move-outs and registry reads on the March/April curve.
+"""Moving season (docs/domain.md §7): online move-outs and registry reads on the March/April curve.
 
 Run it through ``meshcert load --scenario moving-season --target T``, which writes the plan
 (curve, rate, tokens, seeded residents) this file reads.

@@ -1,4 +1,4 @@
-"""The nationwide notice / benefit payout burst (DOMAIN.md §7: 125 M in 24 h or 1 h).
+"""The nationwide notice / benefit payout burst (docs/domain.md §7: 125 M in 24 h or 1 h).
 
 Against a resident registry: each resident's record read once for the notice. Against a mesh
 topology: the payout's public-fund account queries (single and bulk), as in mesh_inquiries.py.

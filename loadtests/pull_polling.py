@@ -1,4 +1,4 @@
-"""PULL polling (DOMAIN.md §5 F5, §7): the 19 other standard systems of each municipality
+"""PULL polling (docs/domain.md §5 F5, §7): the 19 other standard systems of each municipality
 polling the registry's difference feed on their interval. Each Locust user stands for a group
 of those systems, keeping its own cursor; users × per-user rate = 19 × N / interval."""
 

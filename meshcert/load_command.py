@@ -127,7 +127,7 @@ def load_command(
     keep_running: Annotated[bool, typer.Option(
         "--keep-running", help="Leave simulators this run started running.")] = False,
 ) -> None:
-    """Run a load scenario of a real peak (DOMAIN.md §7) against a system, with Locust in its
+    """Run a load scenario of a real peak (docs/domain.md §7) against a system, with Locust in its
     own process; write load.html (charts) and load.json.
 
     Exit status: 0 every catalog latency target that applies was met and no request failed;

@@ -1,4 +1,4 @@
-"""Load scenarios: the real peaks of DOMAIN.md §7 as rates over time, with their assumptions.
+"""Load scenarios: the real peaks of docs/domain.md §7 as rates over time, with their assumptions.
 
 Pure arithmetic (no Locust here: Locust runs in its own process, see meshcert/load.py). A
 scenario gives, for a :class:`Scale` (how many municipalities and residents the system under

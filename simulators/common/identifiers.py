@@ -1,4 +1,4 @@
-"""Every identifier rule of the harness, in one place (DOMAIN.md §3, invariant 9).
+"""Every identifier rule of the harness, in one place (docs/domain.md §3, invariant 9).
 
 Conventions, the same for every identifier:
 

@@ -1,4 +1,5 @@
-"""Japanese-era (和暦) dates, 不詳日, and the one wire form for dates (DOMAIN.md §4, §6 item 8).
+"""Japanese-era (和暦) dates, 不詳日, and the one wire form for dates
+(docs/domain.md §4, §6 item 8).
 
 * Era conversion is table-driven: the eras live in ``fixtures/calendar/eras.yaml``; adding an
   era is an edit of that file only.

@@ -1,6 +1,6 @@
 """Wire shapes of the J-LIS intermediate-server simulator (中間サーバー).
 
-Status codes (DOMAIN.md §4 "Linkage request"): the line status ``09`` means the inquiry was
+Status codes (docs/domain.md §4 "Linkage request"): the line status ``09`` means the inquiry was
 processed; per item, ``01`` means the copy was provided and ``02`` means no data (no copy of that
 item for that 符号, or none inside its publication window) — then ``payload`` is null and
 ``message`` says so.

@@ -82,13 +82,13 @@ from simulators.mesh.store import MeshStore
 AUDIT_ROLE = "mesh:audit"
 JST = timezone(timedelta(hours=9))
 DEFAULT_PROVIDER_TIMEOUT_S = 5.0
-BULK_MAX_ROWS = 10_000  # DOMAIN.md §7: a bulk query file has at most 10,000 rows
+BULK_MAX_ROWS = 10_000  # docs/domain.md §7: a bulk query file has at most 10,000 rows
 # A 10,000-row file is ~2-3 MB; the mesh raises its own body limit to at least this much.
 BULK_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_BULK_CONCURRENCY = 16  # rows in flight towards providers, across all jobs
 BULK_PATH = "/v1/bulk-inquiries"
 
-# The fixed messages of DOMAIN.md §5 F2.
+# The fixed messages of docs/domain.md §5 F2.
 MSG_CODE_NOT_ISSUED = "符号が未取得"
 MSG_NOT_PERMITTED = "照会は許可されていません"
 

@@ -1,5 +1,6 @@
 """The legal-basis table: which inquirer may ask which provider for which item, under which
-procedure, from when to when (DOMAIN.md §4, invariant 3). Versioned data in fixtures/legal_basis/.
+procedure, from when to when (docs/domain.md §4, invariant 3). Versioned data in
+fixtures/legal_basis/.
 """
 
 from __future__ import annotations

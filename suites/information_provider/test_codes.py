@@ -1,4 +1,4 @@
-"""An unknown 符号 gets the fixed answer (PRV-CODE-001, DOMAIN.md §6.5).
+"""An unknown 符号 gets the fixed answer (PRV-CODE-001, docs/domain.md §6.5).
 
 The fixed answer on the provider side is the contract's "no data" line: HTTP 200, line status
 ``09``, the asked item with status ``02`` and no payload. It is not an HTTP error: the mesh passes

@@ -1,4 +1,4 @@
-"""The copy path (PRV-COPY-001, DOMAIN.md §4 副本 and §6.6): on its publish trigger a provider
+"""The copy path (PRV-COPY-001, docs/domain.md §4 副本 and §6.6): on its publish trigger a provider
 registers its copies at the J-LIS intermediate server with the publication window it was asked
 for, and J-LIS serves none of them outside that window.
 

@@ -1,4 +1,4 @@
-"""A record id is never processed twice (PRV-DUP-001, DOMAIN.md §6.5): the mesh resends an
+"""A record id is never processed twice (PRV-DUP-001, docs/domain.md §6.5): the mesh resends an
 inquiry under the same record id when it lost the answer; the provider answers it as the first
 time, with no second art. 23 record — and refuses another inquiry under that record id. Resends
 arrive one after another and at once (the mesh retrying on several connections): a race too

@@ -1,4 +1,4 @@
-"""No My Number crosses the mesh from a provider (PRV-MYNUM-001, DOMAIN.md §6.1): a property
+"""No My Number crosses the mesh from a provider (PRV-MYNUM-001, docs/domain.md §6.1): a property
 over many generated persons — whatever figures the provider holds, no answer (provided, not
 provided, unknown 符号, and every refusal: no token, not the mesh, a used record id, a malformed
 inquiry) carries a My Number in any form, in its body, its problem details or its headers (the

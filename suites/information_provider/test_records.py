@@ -1,4 +1,4 @@
-"""Art. 23 provision records (PRV-REC-001, My Number Act art. 23, DOMAIN.md §6.4): every
+"""Art. 23 provision records (PRV-REC-001, My Number Act art. 23, docs/domain.md §6.4): every
 exchange is recorded, refusals included (art. 23 records whether data was provided). The
 harness keeps its side (record id, procedure, item, who asked, when it sent and when the answer
 came); the provider's export (``GET /v1/provision-records``, scope ``tax:audit``) must hold one

@@ -1,5 +1,5 @@
 """The operation log: every read and write of a resident record with operator, time, target and
-whether the My Number was read; hash-chained so tampering shows (DOMAIN.md §6.14)."""
+whether the My Number was read; hash-chained so tampering shows (docs/domain.md §6.14)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Names and addresses keep the full administrative character set exactly: kanji beyond the BMP,
-variant forms, ideographic variation sequences; kana names are full-width (DOMAIN.md §6.10)."""
+variant forms, ideographic variation sequences; kana names are full-width (docs/domain.md §6.10)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Dates: 和暦 by the era table (boundary days too), 不詳日 kept as written and flagged, ISO 8601 on
-the wire (DOMAIN.md §4 Person, §6.8)."""
+the wire (docs/domain.md §4 Person, §6.8)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Identifiers the register issues and keeps: 宛名番号/世帯番号 (modulus 11), the My Number of a
-newborn, local government codes, and the 住民票コード carried across a move (DOMAIN.md §3, §6.9)."""
+newborn, local government codes, and the 住民票コード carried across a move (docs/domain.md §3,
+§6.9)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The online move-out (転出届) from a front service: filed only inside its window, domestic only,
-idempotent by application id, processed 受付 → 処理中 → 完了 (DOMAIN.md §5 F1, §6.11).
+idempotent by application id, processed 受付 → 処理中 → 完了 (docs/domain.md §5 F1, §6.11).
 
 The filing window depends on the target's today (in Japan): the tests take it from the target's
 own responses and file again when a filing crossed midnight (JST)."""

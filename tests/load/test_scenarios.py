@@ -1,5 +1,5 @@
-"""The load scenarios carry DOMAIN.md §7's figures: the curves and rates are checked against the
-published numbers, independently of Locust."""
+"""The load scenarios carry the figures of docs/domain.md §7: the curves and rates are checked
+against the published numbers, independently of Locust."""
 
 from __future__ import annotations
 

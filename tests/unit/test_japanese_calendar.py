@@ -1,4 +1,4 @@
-"""Japanese-era conversion, 不詳日 and the wire form for dates (DOMAIN.md §6 item 8)."""
+"""Japanese-era conversion, 不詳日 and the wire form for dates (docs/domain.md §6 item 8)."""
 
 from __future__ import annotations
 
