@@ -18,12 +18,15 @@ profile, with nothing expected to fail and no harness error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshcert.baseline import Baseline
 from meshcert.catalog import Catalog, Requirement
+
+if TYPE_CHECKING:
+    import httpx
 
 PASS, FAIL, ERROR, NOT_TESTED, EXPECTED_FAIL = (
     "pass", "fail", "error", "not-tested", "expected-fail")
@@ -44,6 +47,30 @@ class HarnessFault(Exception):
     """Raise from suite code when the harness itself cannot go on (a simulator's admin call,
     a seed, a fault injection failed) before the system under test is judged: the test's
     outcome is then "error" (inconclusive), never a failure of the vendor's system."""
+
+
+HARNESS_TODO = ("this is the harness's failure, not the system under test's: check that simulator "
+                "(its log is in the run folder, .meshcert/run/<topology>/<name>.log), restart the "
+                "harness if it is down, and run again")
+
+
+def ensure_harness_ok(response: httpx.Response, what: str, *, ok: Collection[int] = (200,)
+                      ) -> httpx.Response:
+    """``response`` when the harness's own simulator answered one of ``ok``; otherwise raise
+    :class:`HarnessFault` naming ``what`` the harness tried (e.g. "put a fault plan on the
+    mesh"), the request, the answer and what to do. For calls to the harness's simulators
+    only (their admin endpoints, seeding a counterpart): never for the system under test's
+    answers, which are judged with ``assert``."""
+    if response.status_code in ok:
+        return response
+    try:
+        request = f"{response.request.method} {response.request.url}"
+    except RuntimeError:  # a response built without its request
+        request = "the request"
+    raise HarnessFault(
+        f"the harness could not {what}: {request} was answered {response.status_code} "
+        f"(expected {' or '.join(map(str, sorted(ok)))}): {response.text[:300]!r}; "
+        f"{HARNESS_TODO}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The harness as the public service mesh towards a provider under test (DOMAIN.md §5 F2).
+"""The harness as the public service mesh towards a provider under test (docs/domain.md §5 F2).
 
 The harness issues the provider's 符号 for synthetic persons (the mesh's keyed derivation,
 simulators/mesh/codes.py, under the harness's own secrets), loads those persons and their
@@ -25,6 +25,7 @@ import pytest
 
 from meshcert.harness import PROFILE_CLIENTS, Harness
 from meshcert.targets import ProviderSettings
+from meshcert.verdicts import ensure_harness_ok
 from simulators.common.faults import RUN_HEADER
 from simulators.mesh.codes import CodeDeriver
 from suites.paging import cursor_pages
@@ -182,12 +183,13 @@ class Jlis:
         afterwards."""
         scope = scope or f"prv-fault-{uuid.uuid4().hex[:12]}"
         put = self.client.put(f"/admin/faults/{scope}", headers=self.admin, json=plan)
-        assert put.status_code in (200, 201), (
-            f"J-LIS refused the fault plan {plan}: {put.status_code} {put.text[:300]}")
+        ensure_harness_ok(put, f"put the fault plan {plan} on J-LIS", ok=(200, 201))
         try:
             yield scope
         finally:
-            self.client.delete(f"/admin/faults/{scope}", headers=self.admin)
+            removed = self.client.delete(f"/admin/faults/{scope}", headers=self.admin)
+        # Checked only when the block ended normally: never hide the verdict it raised.
+        ensure_harness_ok(removed, f"remove the fault plan {scope!r} from J-LIS", ok=(200, 204))
 
     def clock_moved(self, seconds: float) -> contextlib.AbstractContextManager[str]:
         """J-LIS's clock moved ``seconds`` on, for its inquiries carrying the yielded run
@@ -197,6 +199,5 @@ class Jlis:
     def exchanges(self, after: int, path_prefix: str = "/v1/copies/") -> dict[str, Any]:
         response = self.client.get("/admin/exchanges", headers=self.admin,
                                    params={"after": after, "path_prefix": path_prefix})
-        assert response.status_code == 200, (
-            f"reading J-LIS's exchanges gave {response.status_code}: {response.text[:300]}")
+        ensure_harness_ok(response, "read J-LIS's exchange capture")
         return dict(response.json())

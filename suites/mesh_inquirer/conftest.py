@@ -26,6 +26,7 @@ from meshcert.evidence import Recorder
 from meshcert.harness import Harness
 from meshcert.synthetic import generate_juminhyo_code, generate_my_number
 from meshcert.targets import Target
+from meshcert.verdicts import ensure_harness_ok
 from suites.paging import cursor_pages
 
 PROCEDURE = "JT01010000000214"   # 児童手当
@@ -110,7 +111,7 @@ class Mesh:
     def last_seq(self) -> int:
         answer = self.plain.get("/admin/exchanges", params={"limit": 1,
                                 "after": 10**12}, headers=self.admin)
-        assert answer.status_code == 200, f"the mesh's exchange log: {answer.text[:300]}"
+        ensure_harness_ok(answer, "read the end of the mesh's exchange log")
         return int(answer.json()["last_seq"])
 
     def exchanges(self, client: httpx.Client, after: int, path: str = "/v1/"
@@ -119,7 +120,7 @@ class Mesh:
         answer = client.get("/admin/exchanges", headers=self.admin, params={
             "after": after, "client_id": self.inquirer_client, "path_prefix": path,
             "limit": 20_000})
-        assert answer.status_code == 200, f"the mesh's exchange log: {answer.text[:300]}"
+        ensure_harness_ok(answer, "read what the inquirer sent from the mesh's exchange log")
         return list(answer.json()["exchanges"])
 
     def fault(self, plan: dict[str, Any]) -> None:
@@ -127,19 +128,21 @@ class Mesh:
         plan = {**plan, "match": {"client_id": self.inquirer_client, "method": "POST",
                                   **plan.get("match", {})}}
         answer = self.plain.put("/admin/faults/global", json=plan, headers=self.admin)
-        assert answer.status_code == 200, f"the mesh refused the fault plan: {answer.text}"
+        ensure_harness_ok(answer, f"put the fault plan {plan} on the mesh")
 
     def clear_faults(self) -> None:
-        self.plain.delete("/admin/faults/global", headers=self.admin)
+        # A plan left in place would make the inquirer fail what follows: a harness fault.
+        answer = self.plain.delete("/admin/faults/global", headers=self.admin)
+        ensure_harness_ok(answer, "clear the mesh's fault plans", ok=(200, 204))
 
     def records_of(self, client: httpx.Client, person: Person) -> list[dict[str, Any]]:
         """The mesh's art. 23 records of this inquirer about ``person``."""
         code = client.post("/v1/codes", json={"juminhyo_code": person.juminhyo_code},
                            headers=self.auditor)
-        assert code.status_code in (200, 201), f"the auditor's 符号: {code.text[:300]}"
+        ensure_harness_ok(code, "get the auditor's 符号 from the mesh", ok=(200, 201))
         answer = client.get(RECORDS, params={"code": code.json()["code"]},
                             headers=self.auditor)
-        assert answer.status_code == 200, f"the mesh's records: {answer.text[:300]}"
+        ensure_harness_ok(answer, "read the mesh's art. 23 records as the auditor")
         return [r for r in answer.json()["records"] if r["inquirer"] == self.institution]
 
 
@@ -197,7 +200,7 @@ class Tax:
             return
         answer = httpx.post(f"{self.url}/v1/admin/seed", headers=self.admin, timeout=30, json={
             "rows": [{"juminhyo_code": p.juminhyo_code, "figures": FIGURES} for p in people]})
-        assert answer.status_code == 200, f"seeding the tax provider: {answer.text[:300]}"
+        ensure_harness_ok(answer, "seed the harness's counterpart tax provider")
 
 
 # -- the inquirer under test ------------------------------------------------------------------

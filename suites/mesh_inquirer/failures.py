@@ -18,11 +18,13 @@ records on both sides (test_records.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from meshcert.verdicts import HarnessFault
 from suites.mesh_inquirer.conftest import TERMINAL, Inquirer, Mesh, Person, Tax
 
 SLACK_S = 1.0   # INQ-RES-005: measurement slack on the stated time
@@ -165,5 +167,8 @@ def run_all(inquirer: Inquirer, mesh: Mesh, tax: Tax) -> dict[str, Outcome]:
         for kind in KINDS:
             outcomes[kind.name] = _through(kind, inquirer, mesh, tax)
     finally:
-        mesh.clear_faults()
+        # Never let a failed clean-up hide why the run stopped (the last kind cleared its
+        # plan, checked, when all went well; the mesh fixture clears again at the end).
+        with contextlib.suppress(HarnessFault):
+            mesh.clear_faults()
     return outcomes
