@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from suites.mesh_inquirer.conftest import Person, born_years_ago
 
-# Names include characters outside the BMP and variant forms (DOMAIN.md §6.10).
+# Names include characters outside the BMP and variant forms (docs/domain.md §6.10).
 NAMES = ["山田 花子", "髙橋 誠", "𠮷田 葵", "渡邉 さくら", "齋藤 ひなた", "ｶﾀｶﾅ 太郎"]
 
 

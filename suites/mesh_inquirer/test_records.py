@@ -1,4 +1,4 @@
-"""INQ-REC-001: both sides keep an art. 23 record of every inquiry (番号法 第23条; DOMAIN.md
+"""INQ-REC-001: both sides keep an art. 23 record of every inquiry (番号法 第23条; docs/domain.md
 §6.4): the inquirer's own records match the mesh's, one to one by record id — a property over
 generated applicants, with and without data at the provider; and for every kind of failure,
 refusal and no-data the harness can cause (suites/mesh_inquirer/failures.py), an own record
