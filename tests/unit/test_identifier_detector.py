@@ -160,6 +160,7 @@ def test_a_my_number_as_a_json_number_is_found(data, number):
        before=header_text, after=header_text, sep=st.sampled_from(["", " ", "-", ".", "_"]))
 def test_a_my_number_in_any_header_of_a_response_is_found(number, name, before, after, sep):
     value = before + sep.join((number[:4], number[4:8], number[8:])) + after
+    assume(not looks_like_hex_id(value))
     response = httpx.Response(200, headers={name: value}, json={"ok": True})
     leaks = find_identifiers(response)
     assert [leak.where for leak in found(leaks, "my-number", number)] == [f"header:{name}"]
@@ -176,6 +177,7 @@ def test_a_my_number_in_the_problem_details_is_found(number, field, status):
 
 @given(number=my_numbers, before=surrounding, after=surrounding)
 def test_a_my_number_in_a_text_body_is_found(number, before, after):
+    assume(not looks_like_hex_id(f"{before}{number}{after}"))
     response = httpx.Response(500, text=f"{before}{number}{after}")
     assert [leak.where for leak in found(find_identifiers(response), "my-number", number)] == [
         "body"]
