@@ -8,17 +8,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simulators.common.wire import WireModel
+
 # RFC 6749 §5.2, plus RFC 8707 §2's invalid_target (a resource the server does not know).
 OAuthErrorCode = Literal["invalid_request", "invalid_client", "invalid_grant",
                          "unauthorized_client", "unsupported_grant_type", "invalid_scope",
                          "invalid_target"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class TokenResponse(_Model):
+class TokenResponse(WireModel):
     """RFC 6749 §5.1 successful answer, the token a JWT access token (RFC 9068)."""
 
     access_token: Annotated[str, Field(description="JWT access token (RFC 9068)")]
@@ -27,7 +25,7 @@ class TokenResponse(_Model):
     scope: Annotated[str, Field(description="granted scopes, space-separated")]
 
 
-class OAuthErrorResponse(_Model):
+class OAuthErrorResponse(WireModel):
     """RFC 6749 §5.2 error answer: a code clients switch on, and a description for people."""
 
     error: OAuthErrorCode
@@ -45,11 +43,11 @@ class Jwk(BaseModel):
     alg: str
 
 
-class JwkSet(_Model):
+class JwkSet(WireModel):
     keys: Annotated[list[Jwk], Field(min_length=1)]
 
 
-class ServerMetadata(_Model):
+class ServerMetadata(WireModel):
     """RFC 8414 §2 authorization server metadata (the members this server states)."""
 
     issuer: str

@@ -18,10 +18,8 @@ The stated time (``give_up_within_s``, default 4 s) and the attempt timeout
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +35,7 @@ from starlette.responses import Response
 
 from simulators.authz.tokens import load_signing_key
 from simulators.childallowance.allowance import Decider
+from simulators.childallowance.background import Background
 from simulators.childallowance.inquirer import Inquirer, iso
 from simulators.childallowance.mesh_client import MeshClient
 from simulators.childallowance.models import (
@@ -54,6 +53,7 @@ from simulators.common.http import (
     install_openapi,
     json_body,
     problem_responses,
+    records_page,
     validated_response,
 )
 from simulators.common.identifiers import is_valid_juminhyo_code, is_valid_my_number
@@ -62,7 +62,6 @@ from simulators.common.settings import Settings
 
 APPLY, READ, AUDIT = "allowance:apply", "allowance:read", "allowance:audit"
 APPLICATIONS = "/v1/applications"
-log = logging.getLogger("meshcert.childallowance")
 
 
 def _seconds(settings: Settings, name: str, default: float) -> float:
@@ -106,50 +105,20 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.clock = Clock()
     app.state.decider = Decider()
     app.state.inquirer = Inquirer(app.state)
+    app.state.background = Background(app.state)
     bodies: list[type[BaseModel]] = []
     errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
-
-    def tasks() -> dict[str, asyncio.Task[None]]:
-        """The background work of the running event loop."""
-        loop = asyncio.get_running_loop()
-        held = getattr(app.state, "tasks", None)
-        if held is None or held[0] is not loop:
-            held = (loop, {})
-            app.state.tasks = held
-        return held[1]
-
-    async def work(application_id: str) -> None:
-        try:
-            await app.state.inquirer.process(application_id)
-        except asyncio.CancelledError:
-            raise  # stopped: resumed at the next start
-        except Exception as exc:  # never leave an application silently stuck
-            log.exception("processing %s failed", application_id)
-            outcome = app.state.decider.on_failure(
-                app.state.store.application(application_id)["body"],
-                f"internal error ({type(exc).__name__})")
-            app.state.inquirer.conclude(application_id, outcome)
-
-    def start(application_id: str) -> None:
-        running = tasks()
-        if application_id not in running or running[application_id].done():
-            running[application_id] = asyncio.get_running_loop().create_task(
-                work(application_id))
 
     inner_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
-        for application_id in app.state.store.unfinished():  # interrupted by a stop
-            start(application_id)
+        app.state.background.resume()  # interrupted by a stop
         async with inner_lifespan(host) as state:
             try:
                 yield state
             finally:
-                running = list(tasks().values())
-                for task in running:
-                    task.cancel()
-                await asyncio.gather(*running, return_exceptions=True)
+                await app.state.background.stop()
                 await app.state.mesh.aclose()
 
     app.router.lifespan_context = lifespan
@@ -199,7 +168,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise Problem(409, "application-id-reused", "Application id already used",
                           f"application {body.application_id!r} was received with another "
                           "content")
-        start(body.application_id)
+        app.state.background.start(body.application_id)
         response = view(body.application_id)
         response.headers["Location"] = f"{APPLICATIONS}/{body.application_id}"
         return response
@@ -223,9 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         require(app.state.authenticator.authenticate(request), AUDIT)
         rows, more = app.state.store.records(after, limit)
-        return validated_response(ProvisionRecordPage, {
-            "records": rows, "next_after": rows[-1]["seq"] if rows else after,
-            "has_more": more})
+        return validated_response(ProvisionRecordPage, records_page(rows, after, more))
 
     install_openapi(app, bodies)
     return app

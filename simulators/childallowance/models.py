@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from simulators.common.wire import WireModel
 
 APPLICATION_ID = r"^[A-Za-z0-9._:-]{1,64}$"
 State = Literal["received", "inquiring", "decided", "certificate-requested", "inquiry-failed"]
@@ -21,11 +23,7 @@ NoticeKind = Literal["decision", "certificate-requested", "inquiry-failed"]
 Outcome = Literal["pending", "provided", "refused", "failed"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class Applicant(_Model):
+class Applicant(WireModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     juminhyo_code: Annotated[str, Field(pattern=r"^[0-9]{11}$", description="住民票コード: "
                                         "presented to the mesh for this system's 符号")]
@@ -33,12 +31,12 @@ class Applicant(_Model):
                                     "the form: kept inside this system, never sent to the mesh")]
 
 
-class Child(_Model):
+class Child(WireModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     birth_date: date
 
 
-class ApplicationRequest(_Model):
+class ApplicationRequest(WireModel):
     application_id: Annotated[str, Field(pattern=APPLICATION_ID, description="the submitter's "
                                          "id; a resend with the same id and body is the same "
                                          "application")]
@@ -46,13 +44,13 @@ class ApplicationRequest(_Model):
     children: Annotated[list[Child], Field(min_length=1, max_length=20)]
 
 
-class ChildAmount(_Model):
+class ChildAmount(WireModel):
     name: str
     birth_date: date
     monthly_amount: int
 
 
-class Decision(_Model):
+class Decision(WireModel):
     monthly_amount: Annotated[int, Field(description="児童手当 per month, yen")]
     children: list[ChildAmount]
     tax_year: int
@@ -60,7 +58,7 @@ class Decision(_Model):
     decided_on: date
 
 
-class Notice(_Model):
+class Notice(WireModel):
     """What the person is told (in Japanese, as the real notice is)."""
 
     kind: NoticeKind
@@ -69,13 +67,13 @@ class Notice(_Model):
     next_steps: list[str]
 
 
-class InquiryView(_Model):
+class InquiryView(WireModel):
     record_id: str
     outcome: Outcome
     attempts: int
 
 
-class ApplicationView(_Model):
+class ApplicationView(WireModel):
     application_id: str
     state: State
     received_at: str
@@ -86,7 +84,7 @@ class ApplicationView(_Model):
     inquiries: list[InquiryView]
 
 
-class ProvisionRecord(_Model):
+class ProvisionRecord(WireModel):
     """This system's own art. 23 record of one inquiry (番号法 第23条): the same record id,
     procedure, item, provider and times as the mesh's record of it."""
 
@@ -102,7 +100,7 @@ class ProvisionRecord(_Model):
     attempts: int
 
 
-class ProvisionRecordPage(_Model):
+class ProvisionRecordPage(WireModel):
     records: list[ProvisionRecord]
     next_after: int
     has_more: bool

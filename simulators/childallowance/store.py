@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from simulators.common.paging import seq_page
 from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
 SCHEMA = """
@@ -147,8 +148,7 @@ class AllowanceStore:
                           json.dumps(answer, ensure_ascii=False) if answer else None, record_id))
 
     def records(self, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        rows = self.db.query(
-            "SELECT seq, record_id, procedure_code, item_code, provider, requested_at, "
-            "provided_at, outcome, item_status, attempts FROM inquiries WHERE seq > ? "
-            "ORDER BY seq LIMIT ?", (after, limit + 1))
-        return [dict(r) for r in rows[:limit]], len(rows) > limit
+        rows, more = seq_page(
+            self.db, "SELECT seq, record_id, procedure_code, item_code, provider, requested_at, "
+            "provided_at, outcome, item_status, attempts FROM inquiries", "", (), after, limit)
+        return [dict(r) for r in rows], more

@@ -48,13 +48,14 @@ from typing import Annotated, Literal
 
 from fastapi import FastAPI
 from fastapi import Path as PathParam
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.common.http import whole_number
 from simulators.common.problems import Problem, standard_problem
+from simulators.common.wire import WireModel
 
 RUN_HEADER = "x-meshcert-run"
 GLOBAL_SCOPE = "global"
@@ -79,17 +80,13 @@ def now() -> datetime:
 # -- the plan ----------------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
 Rate = Annotated[float, Field(ge=0.0, le=1.0), BeforeValidator(
     lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
 Millis = Annotated[float, Field(ge=0.0, le=120_000.0), BeforeValidator(
     lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
 
 
-class FaultMatch(_Model):
+class FaultMatch(WireModel):
     method: Annotated[str, Field(pattern=r"^[A-Za-z]{1,16}$")] | None = None
     path_prefix: Annotated[str, Field(pattern=r"^/", max_length=512)] | None = None
     path_regex: Annotated[str, Field(max_length=512)] | None = None
@@ -106,18 +103,18 @@ class FaultMatch(_Model):
         return value
 
 
-class FaultLatencyFixed(_Model):
+class FaultLatencyFixed(WireModel):
     distribution: Literal["fixed"]
     ms: Millis
 
 
-class FaultLatencyUniform(_Model):
+class FaultLatencyUniform(WireModel):
     distribution: Literal["uniform"]
     min_ms: Millis
     max_ms: Millis
 
 
-class FaultLatencyNormal(_Model):
+class FaultLatencyNormal(WireModel):
     distribution: Literal["normal"]
     mean_ms: Millis
     stddev_ms: Millis
@@ -129,22 +126,22 @@ Latency = Millis | Annotated[FaultLatencyFixed | FaultLatencyUniform | FaultLate
                              Field(discriminator="distribution")]
 
 
-class FaultError(_Model):
+class FaultError(WireModel):
     rate: Rate
     status: whole_number(400, 599)  # type: ignore[valid-type]
     retry_after: whole_number(0, 86_400) | None = None  # type: ignore[valid-type]
 
 
-class FaultDrop(_Model):
+class FaultDrop(WireModel):
     rate: Rate
 
 
-class FaultSlowBody(_Model):
+class FaultSlowBody(WireModel):
     chunk_bytes: whole_number(1, 65_536) = 16  # type: ignore[valid-type]
     delay_ms: Annotated[float, Field(ge=0.0, le=10_000.0)] = 50.0
 
 
-class FaultPlan(_Model):
+class FaultPlan(WireModel):
     """What to inject, and into which requests of the scope."""
 
     match: FaultMatch | None = None
@@ -168,7 +165,7 @@ class FaultPlan(_Model):
                 and (m.client_id is None or m.client_id == client_id))
 
 
-class FaultsOut(_Model):
+class FaultsOut(WireModel):
     faults: dict[str, FaultPlan]
 
 

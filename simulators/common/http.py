@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulators.common.paging import next_after
 from simulators.common.problems import PROBLEM_MEDIA_TYPE, Problem
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the methods whose bodies the edge reads
@@ -127,8 +128,7 @@ def only_query_parameters(request: Request, *allowed: str) -> None:
 
 def records_page(records: list[dict[str, Any]], after: int, has_more: bool) -> dict[str, Any]:
     """One page of an art. 23 records export: the records, the cursor to pass next, more?"""
-    return {"records": records, "next_after": records[-1]["seq"] if records else after,
-            "has_more": has_more}
+    return {"records": records, "next_after": next_after(records, after), "has_more": has_more}
 
 
 def validated_response(model: type[BaseModel], content: dict[str, Any], status: int = 200, *,

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from simulators.common.http import whole_number
-from simulators.mesh.legal_basis import ITEM_CODE
-from simulators.mesh.provider_api import (
-    MESH_CODE,
+from simulators.common.wire import WireModel
+from simulators.contracts.codes import ITEM_CODE, MESH_CODE
+from simulators.contracts.provider import (
     ProvidedItem,
     ProvisionRequest,
     ProvisionResponse,
@@ -27,15 +27,11 @@ ITEM_PROVIDED = "01"
 ITEM_NO_DATA = "02"
 
 INSTITUTION_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-# The inquiry and answer shapes are the mesh's provider contract (simulators/mesh/provider_api.py).
+# The inquiry and answer shapes are the mesh's provider contract (simulators/contracts/provider.py).
 __all__ = ["ITEM_CODE", "MESH_CODE", "ProvidedItem", "ProvisionRequest", "ProvisionResponse"]
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class CopyRegistration(Model):
+class CopyRegistration(WireModel):
     """A copy (副本) a provider institution registers for one person (its 符号) and one item."""
 
     data_set_key: Annotated[str, Field(min_length=1, max_length=128)]
@@ -45,7 +41,7 @@ class CopyRegistration(Model):
     payload: dict[str, Any]
 
 
-class CopyOut(Model):
+class CopyOut(WireModel):
     institution: str
     code: str
     item_code: str
@@ -56,14 +52,14 @@ class CopyOut(Model):
     registered_at: datetime
 
 
-class CopyList(Model):
+class CopyList(WireModel):
     """The versions registered for one (institution, 符号, item), oldest first, each with the
     publication window it was registered with — how a provider's stated window is seen."""
 
     copies: list[CopyOut]
 
 
-class ProvisionRecord(Model):
+class ProvisionRecord(WireModel):
     """This server's art. 23 record of one answered inquiry."""
 
     seq: int
@@ -79,13 +75,13 @@ class ProvisionRecord(Model):
     copy_version: int | None
 
 
-class ProvisionRecordPage(Model):
+class ProvisionRecordPage(WireModel):
     records: list[ProvisionRecord]
     next_after: int
     has_more: bool
 
 
-class SyncedMunicipality(Model):
+class SyncedMunicipality(WireModel):
     lg_code: str
     institution: str  # whose copies they became (see simulators/jlis/sync.py)
     after_before: int
@@ -94,7 +90,7 @@ class SyncedMunicipality(Model):
     skipped: int
 
 
-class SyncResult(Model):
+class SyncResult(WireModel):
     source: str
     pulled_at: datetime
     publication_start: datetime

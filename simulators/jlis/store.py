@@ -17,6 +17,7 @@ from typing import Any
 
 from simulators.common.identifiers import find_my_numbers
 from simulators.common.problems import Problem
+from simulators.common.provision_records import ProvisionRecords
 from simulators.common.storage import Database
 from simulators.jlis.models import (
     ITEM_NO_DATA,
@@ -25,6 +26,15 @@ from simulators.jlis.models import (
     CopyRegistration,
     ProvisionRequest,
 )
+
+# The intermediate server's art. 23 records: one per inquiry answered from a copy.
+RECORDS = ProvisionRecords(
+    unique=True,
+    columns=(("inquirer_client", "TEXT NOT NULL"), ("provider", "TEXT"),
+             ("procedure_code", "TEXT NOT NULL"), ("item_code", "TEXT NOT NULL"),
+             ("requested_at", "TEXT NOT NULL"), ("provided_at", "TEXT NOT NULL"),
+             ("outcome", "TEXT NOT NULL"), ("item_status", "TEXT NOT NULL"),
+             ("copy_version", "INTEGER")))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS copies (
@@ -41,20 +51,7 @@ CREATE TABLE IF NOT EXISTS copies (
     PRIMARY KEY (institution, code, item_code, version)
 );
 CREATE INDEX IF NOT EXISTS copies_by_code ON copies (code, item_code);
-CREATE TABLE IF NOT EXISTS provision_records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id TEXT NOT NULL UNIQUE,
-    inquirer_client TEXT NOT NULL,
-    provider TEXT,
-    procedure_code TEXT NOT NULL,
-    item_code TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    provided_at TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    item_status TEXT NOT NULL,
-    copy_version INTEGER
-);
-CREATE TABLE IF NOT EXISTS sync_cursors (
+""" + RECORDS.schema + """CREATE TABLE IF NOT EXISTS sync_cursors (
     source TEXT NOT NULL,
     lg_code TEXT NOT NULL,
     after INTEGER NOT NULL,
@@ -155,8 +152,7 @@ class JlisStore:
         """Answer one inquiry from the copy current now, and write the art. 23 record."""
         requested_at = self.clock()
         with self.db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM provision_records WHERE record_id=?",
-                            (body.record_id,)).fetchone():
+            if RECORDS.has(conn, body.record_id):
                 raise Problem(409, "duplicate-record-id", "Duplicate record id",
                               f"record id {body.record_id!r} was already answered; an inquiry "
                               "is never processed twice", record_id=body.record_id)
@@ -174,20 +170,17 @@ class JlisStore:
                                     "status": ITEM_PROVIDED if chosen else ITEM_NO_DATA,
                                     "message": None if chosen else NO_DATA_MESSAGE,
                                     "payload": json.loads(chosen["payload"]) if chosen else None}
-            conn.execute(
-                "INSERT INTO provision_records (record_id, inquirer_client, provider, "
-                "procedure_code, item_code, requested_at, provided_at, outcome, item_status, "
-                "copy_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (body.record_id, inquirer, provider, body.procedure_code, body.item_code,
-                 stamp(requested_at), stamp(provided_at),
-                 "provided" if chosen else "no-data", item["status"],
-                 chosen["version"] if chosen else None))
+            RECORDS.insert(conn, record_id=body.record_id, inquirer_client=inquirer,
+                           provider=provider, procedure_code=body.procedure_code,
+                           item_code=body.item_code, requested_at=stamp(requested_at),
+                           provided_at=stamp(provided_at),
+                           outcome="provided" if chosen else "no-data",
+                           item_status=item["status"],
+                           copy_version=chosen["version"] if chosen else None)
         return {"status": LINE_PROCESSED, "items": [item]}
 
     def records(self, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        rows = self.db.query("SELECT * FROM provision_records WHERE seq > ? ORDER BY seq "
-                             "LIMIT ?", (after, limit + 1))
-        return [dict(r) for r in rows[:limit]], len(rows) > limit
+        return RECORDS.page(self.db, after, limit)
 
     # -- sync cursors ------------------------------------------------------------------------
 

@@ -13,13 +13,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulators.common.yaml_errors import yaml_error_line
+from simulators.contracts.codes import INSTITUTION_CODE, ITEM_CODE, PROCEDURE_CODE
 
 LEGAL_BASIS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "legal_basis"
 DEFAULT_LEGAL_BASIS = LEGAL_BASIS_DIR / "legal-basis-2026.1.yaml"
 
-PROCEDURE_CODE = r"^JT[0-9]{14}$"
-ITEM_CODE = r"^TM[0-9]{14}$"
-INSTITUTION_CODE = r"^[A-Za-z0-9-]{1,32}$"
 
 ProcedureCode = Annotated[str, Field(pattern=PROCEDURE_CODE)]
 ItemCode = Annotated[str, Field(pattern=ITEM_CODE)]

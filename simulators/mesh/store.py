@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from simulators.common.provision_records import ProvisionRecords
 from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
-# 番号法施行令 art. 29: the records of provisions (情報提供等の記録) are kept for seven years.
-RETENTION_YEARS = 7
+# The mesh's art. 23 records: by person (its key, never a number), for every outcome.
+RECORDS = ProvisionRecords(
+    columns=(("inquirer", "TEXT NOT NULL"), ("provider", "TEXT NOT NULL"),
+             ("procedure_code", "TEXT NOT NULL"), ("item_codes", "TEXT NOT NULL"),
+             ("person_key", "TEXT NOT NULL"), ("requested_at", "TEXT NOT NULL"),
+             ("provided_at", "TEXT"), ("outcome", "TEXT NOT NULL"),
+             ("non_disclosure", "INTEGER NOT NULL")),
+    indexes=(("provision_records_person", "person_key, seq"),
+             ("provision_records_age", "requested_at")))
 # Outcomes of an inquiry the provider never answered: an identical resend is processed again.
 RETRYABLE_FAILURES = (":provider-timeout", ":provider-unreachable")
 
@@ -37,22 +45,7 @@ CREATE TABLE IF NOT EXISTS inquiries (
     received_at TEXT NOT NULL,
     PRIMARY KEY (inquirer, record_id)
 );
-CREATE TABLE IF NOT EXISTS provision_records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id TEXT NOT NULL,
-    inquirer TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    procedure_code TEXT NOT NULL,
-    item_codes TEXT NOT NULL,
-    person_key TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    provided_at TEXT,
-    outcome TEXT NOT NULL,
-    non_disclosure INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS provision_records_person ON provision_records (person_key, seq);
-CREATE INDEX IF NOT EXISTS provision_records_age ON provision_records (requested_at);
-CREATE TABLE IF NOT EXISTS bulk_jobs (
+""" + RECORDS.schema + """CREATE TABLE IF NOT EXISTS bulk_jobs (
     job_id TEXT PRIMARY KEY,
     inquirer TEXT NOT NULL,
     state TEXT NOT NULL,            -- queued | running | done
@@ -254,24 +247,16 @@ class MeshStore:
                        provider: str, procedure_code: str, item_codes: list[str],
                        person_key: str, requested_at: str, provided_at: str | None,
                        outcome: str, non_disclosure: bool) -> None:
-        conn.execute(
-                "INSERT INTO provision_records (record_id, inquirer, provider, procedure_code, "
-                "item_codes, person_key, requested_at, provided_at, outcome, non_disclosure) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record_id, inquirer, provider, procedure_code, orjson.dumps(item_codes).decode(),
-                 person_key, requested_at, provided_at, outcome, int(non_disclosure)))
+        RECORDS.insert(conn, record_id=record_id, inquirer=inquirer, provider=provider,
+                       procedure_code=procedure_code,
+                       item_codes=orjson.dumps(item_codes).decode(), person_key=person_key,
+                       requested_at=requested_at, provided_at=provided_at, outcome=outcome,
+                       non_disclosure=int(non_disclosure))
 
     def purge_expired(self, now: datetime) -> int:
-        """Delete the records past their retention (:data:`RETENTION_YEARS` after the request);
-        returns how many went. Times are stored as UTC ISO strings, so they order as text."""
-        try:
-            cutoff = now.replace(year=now.year - RETENTION_YEARS)
-        except ValueError:  # 29 February: the day before in a common year
-            cutoff = now.replace(year=now.year - RETENTION_YEARS, day=28)
-        stamp = cutoff.astimezone(UTC).isoformat(timespec="milliseconds")  # as requested_at
-        with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM provision_records WHERE requested_at < ?",
-                                (stamp,)).rowcount
+        """Delete the records past their retention (seven years after the request, 番号法施行令
+        art. 29); returns how many went."""
+        return RECORDS.purge_expired(self.db, now)
 
     def records_of(self, person_key: str, include_non_disclosable: bool
                    ) -> list[dict[str, Any]]:

@@ -29,9 +29,11 @@ from simulators.common.http import (
     json_text,
     problem_responses,
 )
+from simulators.common.paging import next_after, split_page
 from simulators.common.problems import Problem
 from simulators.common.settings import Settings
 from simulators.common.storage import Database
+from simulators.common.wire import WireModel
 from simulators.municipal import moveout
 from simulators.municipal.models import (
     ATENA,
@@ -39,7 +41,6 @@ from simulators.municipal.models import (
     LG_CODE,
     ChangePage,
     Household,
-    Model,
     MovementRequest,
     MovementResult,
     MoveoutNotification,
@@ -98,7 +99,7 @@ AUDIT_CHAIN_RULE = (
     "another hash there, was cut off or rewritten; the verification checks every checkpoint "
     "the registry has signed, and one the caller kept.")
 
-class AuditCheckpoint(Model):
+class AuditCheckpoint(WireModel):
     """A signed checkpoint of the chain's head; the fields repeat the verified JWS payload."""
 
     scope: str
@@ -108,7 +109,7 @@ class AuditCheckpoint(Model):
     jws: str
 
 
-class AuditPage(Model):
+class AuditPage(WireModel):
     entries: list[AuditEntry]
     next_after: int
     has_more: bool
@@ -116,7 +117,7 @@ class AuditPage(Model):
                                         "the export, signed")
 
 
-class ChainCheckOut(Model):
+class ChainCheckOut(WireModel):
     valid: bool
     entries: int
     head_hash: str
@@ -128,7 +129,7 @@ class ChainCheckOut(Model):
                                                "the chain is not valid")
 
 
-class JwkSet(Model):
+class JwkSet(WireModel):
     keys: list[dict[str, Any]]
 
 
@@ -252,7 +253,7 @@ def create_app(settings: Settings) -> FastAPI:
         _, actor = caller(request, "registry:read", lg_code, ("changes.read", f"after {after}"))
         entries, has_more = registry().read_changes(lg_code, after, limit, actor)
         return _json(ChangePage, {"entries": entries,
-                                  "next_after": entries[-1]["seq"] if entries else after,
+                                  "next_after": next_after(entries, after),
                                   "has_more": has_more})
 
     @app.post("/municipalities/{lg_code}/movements", response_model=MovementResult,
@@ -313,11 +314,10 @@ def create_app(settings: Settings) -> FastAPI:
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         caller(request, "audit:read", lg_code)
         checkpoint = registry().checkpoint(lg_code)  # first: the head the page is part of
-        entries = registry().audit_entries(lg_code, after, limit + 1)
-        page = [asdict(e) for e in entries[:limit]]
-        return _json(AuditPage, {"entries": page,
-                                 "next_after": page[-1]["seq"] if page else after,
-                                 "has_more": len(entries) > limit,
+        entries, more = split_page(registry().audit_entries(lg_code, after, limit + 1), limit)
+        page = [asdict(e) for e in entries]
+        return _json(AuditPage, {"entries": page, "next_after": next_after(page, after),
+                                 "has_more": more,
                                  "checkpoint": checkpoint.as_dict()})
 
     @app.get("/municipalities/{lg_code}/audit-log/verification", response_model=ChainCheckOut,

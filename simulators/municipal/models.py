@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from simulators.common.text import KANA_PATTERN, TEXT_PATTERN, check_kana, check_text
+from simulators.common.wire import WireModel
 
 LG_CODE = r"^[0-9]{6}$"
 ATENA = r"^[0-9]{10}$"
@@ -34,11 +35,7 @@ SexCode = Literal["0", "1", "2", "9"]  # JIS X 0303: unknown, male, female, not 
 Status = Literal["resident", "moved-out", "deceased", "removed"]
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class PersonName(Model):
+class PersonName(WireModel):
     surname: Text
     given_name: Text
     surname_kana: Kana
@@ -46,7 +43,7 @@ class PersonName(Model):
     roman: Text | None = None
 
 
-class WireDate(Model):
+class WireDate(WireModel):
     """A date as it crosses the wire: ISO when known; 不詳日 kept as written and flagged.
 
     A sender may give just ``iso`` or just ``text`` (和暦 or a 不詳日 as written); the receiver
@@ -70,7 +67,7 @@ class WireDate(Model):
         return self
 
 
-class Address(Model):
+class Address(WireModel):
     lg_code: Annotated[str, Field(pattern=LG_CODE)]
     machiaza_id: Annotated[str, Field(pattern=MACHIAZA_ID)] | None = None
     prefecture: Text
@@ -80,14 +77,14 @@ class Address(Model):
     building: LongText | None = None
 
 
-class ResidentDates(Model):
+class ResidentDates(WireModel):
     became_resident: IsoDate
     address_fixed: IsoDate
     notified: IsoDate
     processed: IsoDate
 
 
-class NewPerson(Model):
+class NewPerson(WireModel):
     """A person entering the register (move-in, birth, seeding)."""
 
     name: PersonName
@@ -111,19 +108,19 @@ class SeedResident(NewPerson):
     status: Status = "resident"
 
 
-class Relationship(Model):
+class Relationship(WireModel):
     code: RelationshipCode
     label: str
 
 
-class Departure(Model):
+class Departure(WireModel):
     departed_on: IsoDate
     destination: str
     destination_lg_code: str | None = None
     abroad: bool = False
 
 
-class Resident(Model):
+class Resident(WireModel):
     """A resident record as served. ``my_number`` is present only for permitted roles."""
 
     lg_code: str
@@ -144,7 +141,7 @@ class Resident(Model):
     updated_at: datetime
 
 
-class Household(Model):
+class Household(WireModel):
     lg_code: str
     setai_number: str
     head_atena_number: str | None
@@ -152,7 +149,7 @@ class Household(Model):
     members: list[Resident]
 
 
-class ChangeEntry(Model):
+class ChangeEntry(WireModel):
     seq: int
     changed_at: datetime
     change_type: str
@@ -161,7 +158,7 @@ class ChangeEntry(Model):
     record: Resident
 
 
-class ChangePage(Model):
+class ChangePage(WireModel):
     entries: list[ChangeEntry]
     next_after: int = Field(description="Pass as 'after' to get the next page")
     has_more: bool
@@ -176,7 +173,7 @@ Atena = Annotated[str, Field(pattern=ATENA)]
 ONLY_ATENA_KEYS: dict[str, Any] = {"additionalProperties": False}
 
 
-class MovementBase(Model):
+class MovementBase(WireModel):
     event_id: EventId | None = Field(
         default=None, description="Caller's id; resending the same event returns the first result")
     event_date: IsoDate
@@ -255,13 +252,13 @@ class HeadChange(MovementBase):
                                                         json_schema_extra=ONLY_ATENA_KEYS)
 
 
-class MovementRequest(Model):
+class MovementRequest(WireModel):
     movement: Annotated[
         MoveIn | Birth | MoveOut | Death | MoveWithin | HouseholdSplit | HouseholdMerge
         | HeadChange, Field(discriminator="kind")]
 
 
-class MovementResult(Model):
+class MovementResult(WireModel):
     event_id: str
     kind: str
     lg_code: str
@@ -278,7 +275,7 @@ ApplicationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 MoveoutStatus = Literal["受付", "処理中", "完了"]
 
 
-class Applicant(Model):
+class Applicant(WireModel):
     """Who files: identified by 住民票コード (via the signing certificate) and checked by name."""
 
     juminhyo_code: Annotated[str, Field(pattern=JUMINHYO)]
@@ -287,13 +284,13 @@ class Applicant(Model):
     birth_date: IsoDate
 
 
-class Destination(Model):
+class Destination(WireModel):
     lg_code: Annotated[str, Field(pattern=LG_CODE)]
     address: LongText
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "JP"
 
 
-class MoveoutNotification(Model):
+class MoveoutNotification(WireModel):
     application_id: ApplicationId
     applicant: Applicant
     moving_date: IsoDate
@@ -304,11 +301,11 @@ class MoveoutNotification(Model):
     planned_visit_date: IsoDate | None = None
 
 
-class MoveoutTransition(Model):
+class MoveoutTransition(WireModel):
     status: Literal["処理中", "完了"]
 
 
-class MoveoutState(Model):
+class MoveoutState(WireModel):
     application_id: str
     lg_code: str
     status: MoveoutStatus

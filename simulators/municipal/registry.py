@@ -26,6 +26,7 @@ from simulators.common.identifiers import (
     mod11_check_digit,
 )
 from simulators.common.japanese_calendar import EraTable
+from simulators.common.paging import seq_page
 from simulators.common.problems import Problem
 from simulators.common.storage import Database
 from simulators.municipal.models import RELATIONSHIPS
@@ -167,10 +168,9 @@ class Registry:
     def read_changes(self, lg_code: str, after: int, limit: int, actor: Actor
                      ) -> tuple[list[dict[str, Any]], bool]:
         # One row more than asked tells whether another page follows.
-        rows = self.db.query(
-            "SELECT seq, change_type, event_id, atena_number, changed_at, snapshot FROM changes "
-            "WHERE lg_code=? AND seq>? ORDER BY seq LIMIT ?", (lg_code, after, limit + 1))
-        page = rows[:limit]
+        page, more = seq_page(
+            self.db, "SELECT seq, change_type, event_id, atena_number, changed_at, snapshot "
+            "FROM changes", "lg_code=?", (lg_code,), after, limit)
         if page:
             with self.db.transaction() as conn:
                 self.log(conn, lg_code, actor, "changes.read",
@@ -178,7 +178,7 @@ class Registry:
         entries = [{"seq": r["seq"], "change_type": r["change_type"], "event_id": r["event_id"],
                     "atena_number": r["atena_number"], "changed_at": r["changed_at"],
                     "record": self._visible(orjson.loads(r["snapshot"]), actor)} for r in page]
-        return entries, len(rows) > limit
+        return entries, more
 
     @staticmethod
     def _visible(record: dict[str, Any], actor: Actor) -> dict[str, Any]:

@@ -8,19 +8,20 @@ from pydantic import Field
 
 from simulators.common.http import whole_number
 from simulators.common.problems import Problem
-from simulators.municipal.models import LG_CODE, Model, SeedResident
+from simulators.common.wire import WireModel
+from simulators.municipal.models import LG_CODE, SeedResident
 from simulators.municipal.movements import canonical_date
 from simulators.municipal.registry import Actor, Registry
 
 MAX_SEED_RECORDS = 1000  # per request; the seeder sends larger populations in chunks
 
 
-class GenerateSpec(Model):
+class GenerateSpec(WireModel):
     persons: whole_number(1, 100_000)  # type: ignore[valid-type]
     seed: whole_number(0, 2**32 - 1)  # type: ignore[valid-type]
 
 
-class SeedRequest(Model):
+class SeedRequest(WireModel):
     lg_code: Annotated[str, Field(pattern=LG_CODE)]
     reset: bool = Field(default=False, description="Delete the municipality's records first "
                         "(the audit log is kept: it is never deleted)")
@@ -29,7 +30,7 @@ class SeedRequest(Model):
     generate: GenerateSpec | None = None
 
 
-class SeedResult(Model):
+class SeedResult(WireModel):
     lg_code: str
     written: int
     residents: int
@@ -41,7 +42,7 @@ def seed(registry: Registry, request: SeedRequest, actor: Actor) -> dict[str, An
         raise Problem(422, "seed-source-ambiguous", "Two sources of records",
                       "give either 'residents' or 'generate', not both")
     if request.generate:
-        from fixtures.population.generator import generate
+        from simulators.common.population import generate
 
         records: list[dict[str, Any]] = list(generate(lg_code, request.generate.persons,
                                                       request.generate.seed))

@@ -2,7 +2,7 @@
 public service mesh on the real-time route.
 
 Answers to ``POST /v1/provisions`` (the mesh's provider contract,
-simulators/mesh/provider_api.py): the line status is always ``09`` (processed); per item,
+simulators/contracts/provider.py): the line status is always ``09`` (processed); per item,
 ``01`` provided (tax info of the 符号, payload below), ``02`` no data (this system holds no
 figures for the 符号; payload null), ``03`` not provided (the item is not one this system
 provides; only ``TM00000000000002`` is). No answer ever carries a My Number or 住民票コード.
@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from simulators.common.http import whole_number
-from simulators.mesh.provider_api import (
-    MESH_CODE,
+from simulators.common.wire import WireModel
+from simulators.contracts.codes import MESH_CODE
+from simulators.contracts.provider import (
     ProvidedItem,
     ProvisionRequest,
     ProvisionResponse,
@@ -37,11 +38,7 @@ MAX_YEN = 9_999_999_999
 __all__ = ["MESH_CODE", "ProvidedItem", "ProvisionRequest", "ProvisionResponse"]
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class TaxFigures(Model):
+class TaxFigures(WireModel):
     """One person's resident-tax figures for a tax year (課税年度)."""
 
     tax_year: whole_number(2000, 2100)  # type: ignore[valid-type]
@@ -72,7 +69,7 @@ class TaxProvisionResponse(ProvisionResponse):
     items: list[TaxProvidedItem]
 
 
-class SeedRow(Model):
+class SeedRow(WireModel):
     """One person by 住民票コード: this system asks the mesh for its 符号 and keeps only that."""
 
     juminhyo_code: Annotated[str, Field(pattern=r"^[0-9]{11}$", description="住民票コード; "
@@ -81,7 +78,7 @@ class SeedRow(Model):
         default=None, description="omitted: deterministic synthetic figures from the seed")
 
 
-class SeedCodeRow(Model):
+class SeedCodeRow(WireModel):
     """One person by this system's 符号, which the mesh issued already — how the harness,
     playing the mesh, seeds a provider under certification (profile information-provider)."""
 
@@ -90,18 +87,18 @@ class SeedCodeRow(Model):
         default=None, description="omitted: deterministic synthetic figures from the seed")
 
 
-class SeedRequest(Model):
+class SeedRequest(WireModel):
     rows: Annotated[list[SeedRow | SeedCodeRow], Field(min_length=1, max_length=1000)]
     seed: whole_number(0, 2**31 - 1) = 0  # type: ignore[valid-type]
 
 
-class SeedResult(Model):
+class SeedResult(WireModel):
     seeded: int
     data_version: int
     codes: list[str]
 
 
-class PublishRequest(Model):
+class PublishRequest(WireModel):
     """Which publication window the copies get: from ``delay_s`` after the trigger, for
     ``duration_s`` (omitted or null: no end)."""
 
@@ -110,7 +107,7 @@ class PublishRequest(Model):
         default=None, description="publication_end = publication_start + duration_s")
 
 
-class PublishResult(Model):
+class PublishResult(WireModel):
     jlis: str
     data_version: int
     publication_start: datetime
@@ -119,7 +116,7 @@ class PublishResult(Model):
     unchanged: int
 
 
-class ProvisionRecord(Model):
+class ProvisionRecord(WireModel):
     """This system's art. 23 record of one provision asked for: answered (provided, no data,
     not provided) or refused (a client other than the mesh, another inquiry under a used
     record id) — art. 23 records whether data was provided, so a refusal is recorded too."""
@@ -137,7 +134,7 @@ class ProvisionRecord(Model):
     data_version: int | None
 
 
-class ProvisionRecordPage(Model):
+class ProvisionRecordPage(WireModel):
     records: list[ProvisionRecord]
     next_after: int
     has_more: bool

@@ -8,7 +8,15 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+from simulators.common.provision_records import ProvisionRecords
 from simulators.common.storage import Database
+
+# This system's art. 23 records: one per inquiry answered or refused.
+RECORDS = ProvisionRecords(
+    columns=(("inquirer_client", "TEXT NOT NULL"), ("procedure_code", "TEXT NOT NULL"),
+             ("item_code", "TEXT NOT NULL"), ("requested_at", "TEXT NOT NULL"),
+             ("provided_at", "TEXT NOT NULL"), ("outcome", "TEXT NOT NULL"),
+             ("item_status", "TEXT"), ("data_version", "INTEGER")))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tax_figures (
@@ -25,19 +33,7 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS provision_records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id TEXT NOT NULL,
-    inquirer_client TEXT NOT NULL,
-    procedure_code TEXT NOT NULL,
-    item_code TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    provided_at TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    item_status TEXT,
-    data_version INTEGER
-);
-CREATE TABLE IF NOT EXISTS answers (
+""" + RECORDS.schema + """CREATE TABLE IF NOT EXISTS answers (
     record_id TEXT PRIMARY KEY,
     request_sha256 TEXT NOT NULL,
     response TEXT NOT NULL
@@ -120,15 +116,11 @@ class TaxStore:
                                      json.dumps(response, ensure_ascii=False)))
                 if kept.rowcount == 0:
                     return False
-            conn.execute(
-                "INSERT INTO provision_records (record_id, inquirer_client, procedure_code, "
-                "item_code, requested_at, provided_at, outcome, item_status, data_version) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
-                (record_id, inquirer_client, procedure_code, item_code, _iso(requested_at),
-                 _iso(self.clock()), outcome, item_status, data_version))
+            RECORDS.insert(conn, record_id=record_id, inquirer_client=inquirer_client,
+                           procedure_code=procedure_code, item_code=item_code,
+                           requested_at=_iso(requested_at), provided_at=_iso(self.clock()),
+                           outcome=outcome, item_status=item_status, data_version=data_version)
         return True
 
     def records(self, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        rows = self.db.query("SELECT * FROM provision_records WHERE seq > ? ORDER BY seq "
-                             "LIMIT ?", (after, limit + 1))
-        return [dict(r) for r in rows[:limit]], len(rows) > limit
+        return RECORDS.page(self.db, after, limit)

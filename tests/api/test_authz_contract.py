@@ -14,7 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from meshcert.contract_checks import CONFORMANCE_CHECKS
+from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
 from simulators.common.settings import Settings
 from simulators.common.topology import load_topology
 from simulators.registry import create_app

@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from meshcert.contract_checks import CONFORMANCE_CHECKS
+from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
 from simulators.registry import create_app
 from simulators.specs import contract_path, dump, served_spec
 from tests.api.jlis_support import auth, jlis_settings

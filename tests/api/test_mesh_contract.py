@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from meshcert.contract_checks import CONFORMANCE_CHECKS
+from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
 from simulators.specs import contract_path, dump, served_spec
 from tests.api.mesh_support import CHILD, FakeProvider, auth, mesh_app, mesh_topology
 

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, seed, settings
 
-from meshcert.contract_checks import CONFORMANCE_CHECKS
+from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
 from simulators.specs import contract_path, dump, served_spec
 from tests.api.tax_support import jlis_app, tax_app
 

@@ -11,37 +11,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from simulators.mesh.legal_basis import ITEM_CODE, PROCEDURE_CODE
+from simulators.common.wire import WireModel
+from simulators.contracts.codes import ITEM_CODE, MESH_CODE, PROCEDURE_CODE, RECORD_ID
 
 PROVISIONS_PATH = "/v1/provisions"
 LINE_OK = "09"
 ITEM_OK = "01"
 
-RECORD_ID = r"^[A-Za-z0-9._:-]{1,64}$"
-MESH_CODE = r"^[A-Z2-7]{32}$"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class ProvisionRequest(_Model):
+class ProvisionRequest(WireModel):
     record_id: Annotated[str, Field(pattern=RECORD_ID)]
     procedure_code: Annotated[str, Field(pattern=PROCEDURE_CODE)]
     item_code: Annotated[str, Field(pattern=ITEM_CODE)]
     code: Annotated[str, Field(pattern=MESH_CODE, description="the provider's own 符号")]
 
 
-class ProvidedItem(_Model):
+class ProvidedItem(WireModel):
     item_code: Annotated[str, Field(pattern=ITEM_CODE)]
     status: Annotated[str, Field(pattern=r"^[0-9]{2}$", description="01: provided")]
     message: str | None = None
     payload: dict[str, Any] | None = None
 
 
-class ProvisionResponse(_Model):
+class ProvisionResponse(WireModel):
     status: Annotated[str, Field(pattern=r"^[0-9]{2}$", description="line status; 09: ok")]
     message: str | None = None
     items: list[ProvidedItem]
