@@ -1,3 +1,3 @@
 """Root conftest: pytest loads meshcert's plugin for every run in this tree."""
 
-pytest_plugins = ["meshcert.pytest_plugin"]
+pytest_plugins = ["meshcert.certify.plugin"]

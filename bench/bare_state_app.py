@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fixtures.population.generator import generate
 from simulators.common import audit
+from simulators.common.population import generate
 from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
 LG = "131016"

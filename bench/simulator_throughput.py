@@ -47,10 +47,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import wrk  # noqa: E402
-from fixtures.population.generator import generate  # noqa: E402
-from meshcert.load_systems import prepared, run_name  # noqa: E402
-from meshcert.runner import free_port, on_free_ports  # noqa: E402
+from meshcert.backends.ports import free_port, on_free_ports  # noqa: E402
+from meshcert.load.systems import prepared, run_name  # noqa: E402
 from simulators.authz.tokens import load_signing_key, mint_access_token  # noqa: E402
+from simulators.common.population import generate  # noqa: E402
 from simulators.common.storage import DEFAULT_SYNCHRONOUS  # noqa: E402
 from simulators.common.topology import load_topology  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The stated load of a catalog latency target (PERF-*): a constant rate of the timed request
 from a fixed number of users, run by ``meshcert certify`` (suites/resident_registry/
-test_latency.py) through meshcert/load.py, with exact samples for the percentile."""
+test_latency.py) through meshcert/load/run.py, with exact samples for the percentile."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
 from simulators.common.municipalities import Municipality, lookup, municipalities_only
+from simulators.common.population import generate as generate_population
 
-__all__ = ["Municipality", "generate_juminhyo_code", "generate_my_number", "lookup",
-           "municipalities_only"]
+__all__ = ["Municipality", "generate_juminhyo_code", "generate_my_number",
+           "generate_population", "lookup", "municipalities_only"]

@@ -1,5 +1,5 @@
 """Report builders: certificate.json (content.py), index.html (html.py with the Jinja2 template
-in templates/, SVG charts from charts.py), signed with meshcert.certificate; junit.py keeps
+in templates/, SVG charts from charts.py), signed with meshcert.reports.certificate; junit.py keeps
 harness errors apart from failures in junit.xml.
 
 A report folder (default reports/out/<run id>/, git-ignored)::
@@ -23,10 +23,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meshcert.certificate import write_signed
+from meshcert.certify.verdicts import Outcome
+from meshcert.reports.certificate import write_signed
 from meshcert.reports.content import RunFacts, build_certificate
 from meshcert.reports.html import render_index
-from meshcert.verdicts import Outcome
 
 __all__ = ["RunFacts", "build_certificate", "render_index", "write_report"]
 

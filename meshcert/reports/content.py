@@ -14,7 +14,8 @@ Shape (format ``meshcert-certificate/1``; ``files`` and the signature are added 
     latency[{test, requirements, count, p50_ms, p95_ms, ..., target}], signature, files
 
 A verdict is pass, fail, error (the harness could not judge: not the system's failure),
-expected-fail or not-tested (meshcert/verdicts.py). ``exit_code`` is the command's exit status.
+expected-fail or not-tested (meshcert/certify/verdicts.py). ``exit_code`` is the command's exit
+status.
 A requirement that failed or errored carries its ``replay``: the command that reruns just its
 tests against the same target, with the same Hypothesis seed (``--seed``), harness topology and
 backend; the population the harness seeds comes from the target file (its ``seeding.seed``,
@@ -36,13 +37,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meshcert import signing
-from meshcert.baseline import Baseline
-from meshcert.catalog import Catalog, catalog_path
-from meshcert.certificate import FORMAT, PUBLIC_KEY
-from meshcert.latency import summaries
-from meshcert.targets import Target
-from meshcert.verdicts import NOT_PASSED_OUTCOMES, Outcome
+from meshcert.catalog.requirements import Catalog, catalog_path
+from meshcert.catalog.targets import Target
+from meshcert.certify.baseline import Baseline
+from meshcert.certify.latency import summaries
+from meshcert.certify.verdicts import NOT_PASSED_OUTCOMES, Outcome
+from meshcert.reports import signing
+from meshcert.reports.certificate import FORMAT, PUBLIC_KEY
 
 PACKAGES = ("pytest", "hypothesis", "schemathesis", "httpx", "allure-pytest", "cryptography")
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import jinja2
 
-from meshcert.latency import samples_of
-from meshcert.pytest_plugin import safe_test_id
-from meshcert.reports.charts import latency_histogram
-from meshcert.verdicts import (
+from meshcert.certify.latency import samples_of
+from meshcert.certify.plugin import safe_test_id
+from meshcert.certify.verdicts import (
     ERROR_OUTCOMES,
     EXIT_INCONCLUSIVE,
     EXIT_OK,
@@ -20,6 +19,7 @@ from meshcert.verdicts import (
     PHASES,
     VERDICTS,
 )
+from meshcert.reports.charts import latency_histogram
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SHOWN_EXCHANGES = 5  # per failing test: the last ones (the failing exchange is usually last)

@@ -1,8 +1,8 @@
 """junit.xml with harness errors apart from failures.
 
 pytest writes ``<error>`` for a crash in set-up or teardown, but ``<failure>`` for anything
-raised while the test itself runs — also a :class:`meshcert.verdicts.HarnessFault`, which means
-the harness could not judge. :func:`failures_to_errors` turns those testcases' ``<failure>``
+raised while the test itself runs — also a :class:`meshcert.certify.verdicts.HarnessFault`, which
+means the harness could not judge. :func:`failures_to_errors` turns those testcases' ``<failure>``
 into ``<error>`` and corrects the suites' counts, so a CI system reading JUnit keeps "could not
 judge" apart from "the system under test failed". When the harness could not run the suites at
 all, :func:`write_unjudged` writes a junit.xml holding that one error.

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from meshcert.harness import Harness
-from meshcert.targets import ProviderSettings, Target
+from meshcert import Harness, ProviderSettings, Target
 from suites.information_provider.mesh_side import (
     PERSON_SEED,
     PERSONS,

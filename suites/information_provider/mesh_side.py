@@ -23,9 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from meshcert.harness import PROFILE_CLIENTS, Harness
-from meshcert.targets import ProviderSettings
-from meshcert.verdicts import ensure_harness_ok
+from meshcert import PROFILE_CLIENTS, Harness, ProviderSettings, ensure_harness_ok
 from simulators.common.faults import RUN_HEADER
 from simulators.mesh.codes import CodeDeriver
 from suites.paging import cursor_pages
@@ -40,7 +38,8 @@ FOREIGN_ITEM = "TM00000000000089"
 OTHER_INSTITUTION = "chiyoda-child-allowance"
 # A client of the mesh that is not the mesh: same issuer and audience, no ``tax:provide``.
 AUDITOR = "mesh-tax-auditor"
-# The mesh's client id: what the harness's access tokens name (meshcert.harness.PROFILE_CLIENTS).
+# The mesh's client id: what the harness's access tokens name
+# (meshcert.certify.harness.PROFILE_CLIENTS).
 MESH_CLIENT = PROFILE_CLIENTS["information-provider"]
 PERSONS = 12
 PERSON_SEED = 20261126

@@ -1,13 +1,13 @@
 """The provider contract (PRV-CONTRACT-001), checked with Schemathesis against the target from
 the COMMITTED document fixtures/specs/tax.openapi.json — the mesh's provider contract
-(simulators/mesh/provider_api.py) as the reference provider serves it, never what the target
+(simulators/contracts/provider.py) as the reference provider serves it, never what the target
 serves itself. Its operations the mesh calls: ``POST /v1/provisions``,
 ``GET /v1/provision-records``; the seeding and publish triggers (tag ``admin``) are the
 harness's facilities and ``GET /health`` the reference's own, neither certified here.
 
 - Answers for seeded persons and for the records export conform (status, media type, body).
 - Generated schema-valid requests get conforming answers (every Schemathesis check, with
-  ``positive_data_acceptance`` replaced as in meshcert/contract_checks.py).
+  ``positive_data_acceptance`` replaced as in meshcert/certify/contract_checks.py).
 - Generated contract-violating requests are refused (``negative_data_rejection``).
 
 The calling, evidence and example settings are the resident-registry suite's (``Runner``,
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from meshcert.contract_checks import CONFORMANCE_CHECKS
+from meshcert import CONFORMANCE_CHECKS
 from suites.information_provider.contract import CONTRACT
 from suites.information_provider.mesh_side import PROCEDURE, RECORDS_PATH
 from suites.resident_registry.test_contract import Runner, _settings

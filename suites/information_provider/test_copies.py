@@ -27,8 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meshcert.harness import Harness
-from meshcert.verdicts import ensure_harness_ok
+from meshcert import Harness, ensure_harness_ok
 from suites.information_provider.mesh_side import Person, seed_persons
 
 DELAY_S = 3600

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from meshcert.checks import ensure_problem_media_type
 from suites.information_provider.mesh_side import FOREIGN_ITEM, Asked, opaque_id
 
 AT_ONCE = 8  # identical provisions sent together
@@ -39,8 +40,8 @@ def test_another_inquiry_under_a_used_record_id_is_refused(mesh, persons, item):
     assert other.response.status_code == 409, (
         f"a second inquiry under record id {first.record_id} must be refused with 409: "
         f"{other.describe()}")
-    assert other.response.headers.get("content-type", "").startswith(
-        "application/problem+json"), other.describe()
+    ensure_problem_media_type(other.response,
+                              what=f"a second inquiry under record id {first.record_id}")
 
 
 @pytest.mark.requirement("PRV-DUP-001")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from meshcert.latency import PROPERTY, percentile
+from meshcert.certify.latency import PROPERTY, percentile
 
 CALLS = 40  # sequential provisions ("the stated load" of catalog 2026.1)
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from meshcert.checks import ensure_bearer_challenge
 from suites.information_provider.mesh_side import AUDITOR, PROCEDURE, opaque_id
 
 
@@ -31,10 +32,7 @@ def test_a_provision_without_a_token_is_refused_401(harness, persons, item, requ
     with harness.client(authenticated=False,
                         recorder=harness.recorder_for(request.node)) as client:
         response = client.post("/v1/provisions", json=_provision(persons[0].code, item))
-    assert response.status_code == 401, (
-        f"a provision without a token was answered {response.status_code}: {response.text[:300]}")
-    assert response.headers.get("www-authenticate", "").lower().startswith("bearer"), (
-        "a 401 must carry a Bearer WWW-Authenticate challenge (RFC 6750 §3)")
+    ensure_bearer_challenge(response, status=401, what="a provision without a token")
     assert "items" not in _json(response), f"a refusal carried data: {response.text[:300]}"
 
 

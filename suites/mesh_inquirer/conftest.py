@@ -22,11 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from meshcert.evidence import Recorder
-from meshcert.harness import Harness
-from meshcert.synthetic import generate_juminhyo_code, generate_my_number
-from meshcert.targets import Target
-from meshcert.verdicts import ensure_harness_ok
+from meshcert import Harness, Target, ensure_harness_ok, generate_juminhyo_code, generate_my_number
+from meshcert.certify.evidence import Recorder
 from suites.paging import cursor_pages
 
 PROCEDURE = "JT01010000000214"   # 児童手当

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from meshcert.verdicts import HarnessFault
+from meshcert import HarnessFault
 from suites.mesh_inquirer.conftest import TERMINAL, Inquirer, Mesh, Person, Tax
 
 SLACK_S = 1.0   # INQ-RES-005: measurement slack on the stated time

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, settings
 
-from meshcert.synthetic import generate_juminhyo_code, generate_my_number, lookup
+from meshcert import generate_juminhyo_code, generate_my_number, lookup
 
 JST = timezone(timedelta(hours=9))  # the register's calendar day is Japan's (no daylight saving)
 LG = "131016"

@@ -10,9 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.population.generator import generate
-from meshcert.harness import Harness
-from meshcert.targets import Target
+from meshcert import Harness, Target, generate_population
 from suites.resident_registry.builders import arrival, person, target_today
 
 SEED_CHUNK = 500  # records per seeding request (the contract allows 1,000)
@@ -36,7 +34,7 @@ def population(harness: Harness, target: Target) -> list[dict[str, Any]]:
         assert seeding.file is not None
         path = Path(harness.base) / seeding.file
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    records = list(generate(target.municipality, seeding.persons, seeding.seed))
+    records = list(generate_population(target.municipality, seeding.persons, seeding.seed))
     token = harness.token(["admin"])
     with harness.client(token) as client:
         for start in range(0, len(records), SEED_CHUNK):

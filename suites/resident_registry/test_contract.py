@@ -44,8 +44,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from meshcert.contract_checks import schema_valid_data_passes_validation
-from meshcert.evidence import Exchange
+from meshcert import Exchange, schema_valid_data_passes_validation
 
 CONTRACT = Path(__file__).resolve().parents[2] / "fixtures" / "specs" / \
     "resident-registry.openapi.json"

@@ -9,38 +9,11 @@ from typing import Any
 
 import pytest
 
-from meshcert.evidence import Exchange
+from meshcert import Exchange
+from meshcert.checks import ensure_problem_details
 
-PROBLEM = "application/problem+json"
 MIB = 1024 * 1024  # ERR-PROB-003: "a request body over 1 MiB is refused with 413"
 STORED_CHECK = "/municipalities/{m}/residents"
-
-
-def _media_type(response) -> str:
-    return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def assert_problem(response, what: str) -> None:
-    """RFC 9457: application/problem+json with type, title and status equal to the HTTP one."""
-    assert response.status_code >= 400, (
-        f"{what} should be an error; the target answered {response.status_code}: "
-        f"{response.text[:200]}")
-    assert _media_type(response) == PROBLEM, (
-        f"{what} was answered {response.status_code} as {_media_type(response) or 'no media type'}"
-        f"; every error must be {PROBLEM} (RFC 9457). Body: {response.text[:200]!r}")
-    try:
-        body = response.json()
-    except ValueError:
-        pytest.fail(f"{what}: the {PROBLEM} body is not JSON: {response.text[:200]!r}",
-                    pytrace=False)
-    assert isinstance(body, dict), f"{what}: the problem is not a JSON object: {body!r:.200}"
-    missing = [m for m in ("type", "title", "status") if m not in body]
-    assert not missing, f"{what}: the problem lacks {', '.join(missing)}: {body!r:.300}"
-    assert isinstance(body["type"], str) and isinstance(body["title"], str), (
-        f"{what}: type and title must be strings: {body!r:.300}")
-    assert body["status"] == response.status_code, (
-        f"{what}: the problem says status {body['status']!r} but the HTTP status is "
-        f"{response.status_code}")
 
 
 # -- ERR-PROB-001 ---------------------------------------------------------------------------------
@@ -51,15 +24,15 @@ def test_an_unknown_path_is_answered_404_with_a_problem(api, lg):
     response = api.get(f"/municipalities/{lg}/no-such-collection")
     assert response.status_code == 404, (
         f"GET of a path the contract does not have: expected 404, got {response.status_code}")
-    assert_problem(response, "GET of an unknown path")
+    ensure_problem_details(response, what="GET of an unknown path")
 
 
 @pytest.mark.requirement("ERR-PROB-001")
 def test_an_unknown_resident_is_answered_with_a_problem(api, lg, population):
     known = {p["atena_number"] for p in population}
     atena = next(n for n in (f"{i:010d}" for i in range(1, 100)) if n not in known)
-    assert_problem(api.get(f"/municipalities/{lg}/residents/{atena}"),
-                   f"reading the unknown resident {atena}")
+    ensure_problem_details(api.get(f"/municipalities/{lg}/residents/{atena}"),
+                           what=f"reading the unknown resident {atena}")
 
 
 @pytest.mark.requirement("ERR-PROB-001")
@@ -68,7 +41,7 @@ def test_an_unsupported_method_is_answered_405_with_a_problem(api, lg, populatio
     response = api.delete(path)
     assert response.status_code == 405, (
         f"DELETE {path} (not in the contract): expected 405, got {response.status_code}")
-    assert_problem(response, f"DELETE {path}")
+    ensure_problem_details(response, what=f"DELETE {path}")
 
 
 @pytest.mark.requirement("ERR-PROB-001")
@@ -77,7 +50,7 @@ def test_a_body_of_another_media_type_is_answered_415_with_a_problem(api, sandbo
                         headers={"Content-Type": "text/plain"})
     assert response.status_code == 415, (
         f"a text/plain body where JSON is required: expected 415, got {response.status_code}")
-    assert_problem(response, "a text/plain movement")
+    ensure_problem_details(response, what="a text/plain movement")
 
 
 @pytest.mark.requirement("ERR-PROB-001")
@@ -87,7 +60,7 @@ def test_an_invalid_movement_is_answered_with_a_problem(api, sandbox):
     assert response.status_code in (400, 422), (
         f"a movement lacking its required members: expected 422 (or 400), got "
         f"{response.status_code}")
-    assert_problem(response, "a movement lacking its required members")
+    ensure_problem_details(response, what="a movement lacking its required members")
 
 
 @pytest.mark.requirement("ERR-PROB-001")
@@ -96,7 +69,7 @@ def test_a_malformed_token_is_answered_401_with_a_problem(harness, request, lg, 
     with harness.client("not-a-token", recorder=recorder) as client:
         response = client.get(f"/municipalities/{lg}/residents/{population[0]['atena_number']}")
     assert response.status_code == 401, f"expected 401, got {response.status_code}"
-    assert_problem(response, "a request with a malformed bearer token")
+    ensure_problem_details(response, what="a request with a malformed bearer token")
 
 
 # -- ERR-PROB-002 ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from meshcert import municipalities_only
 from meshcert.checks.public_rules import (
     is_valid_local_government_code,
     is_valid_mod11,
@@ -18,7 +19,6 @@ from meshcert.checks.public_rules import (
     mod11_check_digit,
     my_number_check_digit,
 )
-from meshcert.synthetic import municipalities_only
 from suites.resident_registry.builders import (
     examples,
     fresh_id,

@@ -2,7 +2,7 @@
 
 The percentile, threshold and the stated load are read from the catalog, so a new catalog
 version changes them without touching this test. A structured load (users, rate, duration) is
-driven by Locust in its own process (meshcert/load.py; Locust's gevent patching must stay out of
+driven by Locust in its own process (meshcert/load/run.py; Locust's gevent patching must stay out of
 pytest); a prose load of an older catalog falls back to sequential reads. The measured
 latencies (``latency_ms``) and the load figures (``load``) go to the certificate and report.
 """
@@ -14,9 +14,7 @@ import time
 
 import pytest
 
-from meshcert.catalog import LoadSpec
-from meshcert.harness import Harness
-from meshcert.load import run_stated_load
+from meshcert import Harness, LoadSpec, run_stated_load
 
 SEQUENTIAL_READS = 40  # only for a catalog whose target states its load in prose
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from meshcert.harness import HARNESS_CLIENT
+from meshcert import HARNESS_CLIENT
+from meshcert.checks import ensure_bearer_challenge
 from simulators.authz.tokens import (
     access_token_claims,
     generate_key,
@@ -28,7 +28,6 @@ from simulators.authz.tokens import (
 
 CONTRACT = Path(__file__).resolve().parents[2] / "fixtures" / "specs" / \
     "resident-registry.openapi.json"
-INSUFFICIENT_SCOPE = re.compile(r'error="?insufficient_scope"?')
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -90,23 +89,12 @@ def _claims(harness, target, **overrides: Any) -> dict[str, Any]:
 
 
 def assert_refused(response, token_was: str) -> None:
-    assert response.status_code == 401, (
-        f"an access token {token_was} must be refused with 401; the target answered "
-        f"{response.status_code}: {response.text[:300]}")
-    challenge = response.headers.get("www-authenticate", "")
-    assert challenge.lower().startswith("bearer"), (
-        f"the 401 for a token {token_was} carries no Bearer WWW-Authenticate challenge "
-        f"(RFC 6750 §3); got {challenge!r}")
+    ensure_bearer_challenge(response, status=401, what=f"an access token {token_was}")
 
 
 def assert_forbidden_scope(response, what: str) -> None:
-    assert response.status_code == 403, (
-        f"{what} must be refused with 403 (insufficient scope); the target answered "
-        f"{response.status_code}: {response.text[:300]}")
-    challenge = response.headers.get("www-authenticate", "")
-    assert INSUFFICIENT_SCOPE.search(challenge), (
-        f"the 403 for {what} must say error=\"insufficient_scope\" in its WWW-Authenticate "
-        f"challenge (RFC 6750 §3.1); got {challenge!r}")
+    ensure_bearer_challenge(response, status=403, error="insufficient_scope",
+                            what=f"{what} (insufficient scope)")
 
 
 # -- SEC-AUTH-001: every request is authenticated -------------------------------------------------
@@ -125,13 +113,8 @@ def test_a_request_without_a_token_is_refused(call, lg, population, method, path
     params = {"juminhyo_code": person["juminhyo_code"]} if path.endswith("/residents") else None
     body = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
     response = call(method, url, authenticated=False, params=params, **body)
-    assert response.status_code == 401, (
-        f"{method} {url} without an Authorization header must be refused with 401; the target "
-        f"answered {response.status_code}: {response.text[:300]}")
-    challenge = response.headers.get("www-authenticate", "")
-    assert challenge.lower().startswith("bearer"), (
-        f"the 401 for {method} {url} without a token carries no Bearer WWW-Authenticate "
-        f"challenge (RFC 6750 §3); got {challenge!r}")
+    ensure_bearer_challenge(response, status=401,
+                            what=f"{method} {url} without an Authorization header")
 
 
 @pytest.mark.requirement("SEC-AUTH-001")

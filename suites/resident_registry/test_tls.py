@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from meshcert.evidence import Exchange
+from meshcert import Exchange
 
 MODERN = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
 

@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 import yaml
 
-from meshcert import containers
+from meshcert.backends import containers
 from simulators.common.topology import DEFAULT_TOPOLOGY, with_absolute_paths
 
 REQUIRE_ENV = "MESHCERT_REQUIRE_DOCKER"

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from meshcert import containers
-from meshcert.processes import check_health
+from meshcert.backends import containers
+from meshcert.backends.processes import check_health
 from simulators.common.identifiers import generate_juminhyo_code
 from tests.containers.conftest import unique, write_topology
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshcert.containers import compose_document, make_plan
+from meshcert.backends.containers import compose_document, make_plan
 from simulators.common.topology import DEFAULT_TOPOLOGY
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
@@ -20,7 +20,7 @@ def test_the_compose_file_is_the_sdk_backends_plan_for_the_embedded_topology():
     expected = compose_document(make_plan(DEFAULT_TOPOLOGY))
     assert committed == expected, (
         "docker/compose.yaml drifted from the SDK backend; remake it: "
-        "python -m meshcert.containers > docker/compose.yaml")
+        "python -m meshcert.backends.containers > docker/compose.yaml")
 
 
 def test_compose_and_sdk_differ_only_in_where_the_topology_file_comes_from():
@@ -79,7 +79,7 @@ def test_the_dockerfile_takes_its_base_as_an_argument_and_runs_as_a_user_with_a_
 
 
 def test_the_projects_wheel_is_built_without_the_reports_runs_wrote(tmp_path: Path):
-    from meshcert.image import _not_sources
+    from meshcert.backends.image import _not_sources
 
     reports = tmp_path / "reports"
     assert _not_sources(str(reports), ["out", "templates", "__init__.py"]) == {"out"}
@@ -99,7 +99,7 @@ def test_a_simulator_on_another_host_is_refused_before_anything_starts(tmp_path:
 def test_the_projects_wheel_is_built_from_every_package_pyproject_includes():
     import tomllib
 
-    from meshcert.image import PROJECT_ROOT, _sources
+    from meshcert.backends.image import PROJECT_ROOT, _sources
 
     config = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     include = config["tool"]["setuptools"]["packages"]["find"]["include"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from meshcert import containers
+from meshcert.backends import containers
 from suites.resident_registry.builders import move_in, person
 from tests.containers.mesh_support import (
     LG,

@@ -12,7 +12,7 @@ import docker
 import httpx
 import pytest
 
-from meshcert import containers
+from meshcert.backends import containers
 from tests.containers.mesh_support import (
     INQUIRER,
     ContainerMesh,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from meshcert import containers
+from meshcert.backends import containers
 from suites.resident_registry.builders import move_in, person
 from tests.conftest import access_entries
 from tests.containers.conftest import unique, write_topology

@@ -17,8 +17,9 @@ import httpx
 import pytest
 import yaml
 
-from meshcert.harness import PROFILE_TOPOLOGIES
-from meshcert.runner import certify, free_port
+from meshcert.backends.ports import free_port
+from meshcert.certify.harness import PROFILE_TOPOLOGIES
+from meshcert.certify.run import certify
 
 pytestmark = pytest.mark.slow
 

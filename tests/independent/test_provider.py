@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshcert.runner import free_port
+from meshcert.backends.ports import free_port
 from tests.integration.provider_vendor import Harness, serving
 
 pytestmark = pytest.mark.slow

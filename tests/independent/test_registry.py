@@ -27,7 +27,7 @@ import httpx
 import pytest
 import yaml
 
-from meshcert import harness_side
+from meshcert.certify import harness_side
 
 # Slow: each test is a certification (20–80 s); the lock may make one wait for another's.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

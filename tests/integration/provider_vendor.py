@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import yaml
 
-from meshcert.processes import stop_child
+from meshcert.backends.processes import stop_child
 from simulators.common.tls import ensure_local_tls
 from tests.integration.topologies import copy_on_free_ports
 

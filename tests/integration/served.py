@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from meshcert.processes import stop_child
+from meshcert.backends.processes import stop_child
 from tests.integration.topologies import copy_on_free_ports
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from meshcert.catalog import load_catalog
-from meshcert.runner import certify
+from meshcert.catalog.requirements import load_catalog
+from meshcert.certify.run import certify
 
 pytestmark = pytest.mark.slow
 

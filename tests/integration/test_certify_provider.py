@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from meshcert.catalog import load_catalog
+from meshcert.catalog.requirements import load_catalog
 from tests.integration.provider_vendor import Harness, serving
 
 pytestmark = pytest.mark.slow

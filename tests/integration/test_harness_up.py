@@ -15,9 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from meshcert import processes
-from meshcert.harness import PROFILE_TOPOLOGIES
-from meshcert.runner import free_port
+from meshcert.backends import processes
+from meshcert.backends.ports import free_port
+from meshcert.certify.harness import PROFILE_TOPOLOGIES
 from simulators.common.tls import client_context
 from tests.integration.topologies import copy_on_free_ports
 

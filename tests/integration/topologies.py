@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from meshcert.runner import free_port
+from meshcert.backends.ports import free_port
 from simulators.common.topology import with_absolute_paths
 
 

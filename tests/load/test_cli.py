@@ -11,10 +11,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from meshcert.catalog import LoadSpec, catalog_path, load_catalog
+from meshcert.catalog.requirements import LoadSpec, catalog_path, load_catalog
 from meshcert.cli import app
-from meshcert.load import MAX_RATE, LoadConfigError, LoadOptions, locust_command, plan_for
-from meshcert.scenarios import SCENARIOS
+from meshcert.load.run import MAX_RATE, LoadConfigError, LoadOptions, locust_command, plan_for
+from meshcert.load.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "fixtures" / "vendors" / "reference-registry.yaml"

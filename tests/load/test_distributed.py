@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshcert.load_systems import run_name
-from meshcert.runner import free_port, on_free_ports
+from meshcert.backends.ports import free_port, on_free_ports
+from meshcert.load.systems import run_name
 from simulators.common.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]

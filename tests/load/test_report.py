@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from meshcert.capacity import render as render_capacity
-from meshcert.load_report import write_load_report
+from meshcert.load.capacity import render as render_capacity
+from meshcert.load.report import write_load_report
 
 READ = "GET /municipalities/{lg_code}/residents/{atena_number}"
 BLUE, RED = (0x25, 0x63, 0xEB), (0xDC, 0x26, 0x26)  # p95 / achieved series; target line

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from meshcert import scenarios
-from meshcert.load import LoadOptions, plan_for, weights
-from meshcert.scenarios import Scale, parse_duration, season_factor, stages
+from meshcert.load import scenarios
+from meshcert.load.run import LoadOptions, plan_for, weights
+from meshcert.load.scenarios import Scale, parse_duration, season_factor, stages
 
 
 def test_the_first_business_days_of_april_are_the_peak_at_four_to_five_times_normal():

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from meshcert.capacity import evaluate, step_rates
-from meshcert.load_stats import (
+from meshcert.load.capacity import evaluate, step_rates
+from meshcert.load.stats import (
     endpoint_stats,
     failure_kinds,
     history,
     nearest_rank,
     read_samples,
 )
-from meshcert.load_systems import LoadConfigError
+from meshcert.load.systems import LoadConfigError
 
 READ = "GET /municipalities/{lg_code}/residents/{atena_number}"
 PCT = "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"

@@ -12,12 +12,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meshcert.baseline import Baseline
-from meshcert.catalog import load_catalog
-from meshcert.pytest_plugin import safe_test_id
+from meshcert.catalog.requirements import load_catalog
+from meshcert.catalog.targets import load_target
+from meshcert.certify.baseline import Baseline
+from meshcert.certify.plugin import safe_test_id
+from meshcert.certify.verdicts import judge
 from meshcert.reports import RunFacts, write_report
-from meshcert.targets import load_target
-from meshcert.verdicts import judge
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "vendors" / "reference-registry.yaml"
 

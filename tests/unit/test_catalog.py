@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshcert.catalog import CatalogError, catalog_path, diff_catalogs, load_catalog
+from meshcert.catalog.requirements import CatalogError, catalog_path, diff_catalogs, load_catalog
 
 
 def write(tmp_path: Path, data: dict, name: str = "psm-draft.yaml") -> Path:

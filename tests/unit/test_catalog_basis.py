@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from meshcert.catalog import available_versions, load_catalog
+from meshcert.catalog.requirements import available_versions, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 # A path into the project as a basis writes it: a top-level folder, then the file.

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from meshcert import signing
-from meshcert.certificate import UnreadableReport, verify_report
 from meshcert.cli import app
+from meshcert.reports import signing
+from meshcert.reports.certificate import UnreadableReport, verify_report
 from tests.unit.sample_report import REFERENCE, make_report
 
 runner = CliRunner()
@@ -114,7 +114,7 @@ def test_a_harness_error_is_its_own_verdict_in_the_certificate(tmp_path: Path, k
 
 def test_a_run_with_only_harness_errors_exits_3_and_is_not_certified(tmp_path: Path,
                                                                       key) -> None:
-    from meshcert.catalog import load_catalog
+    from meshcert.catalog.requirements import load_catalog
     from tests.unit.sample_report import record
 
     tests = [record(f"suites/t.py::test_{r.id}", [r.id])

@@ -9,8 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from meshcert.certify.run import previous_run
 from meshcert.cli import app
-from meshcert.runner import ConfigError, previous_run
+from meshcert.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "fixtures" / "vendors" / "reference-registry.yaml"

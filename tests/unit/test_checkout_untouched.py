@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meshcert.runner import _plan, _Simulators, pytest_command, pytest_env
+from meshcert.certify.launch import Simulators as _Simulators
+from meshcert.certify.plan import make_plan as _plan
+from meshcert.certify.pytest_run import pytest_command, pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """A call to the harness's own simulators that goes wrong is a harness fault, not the vendor's
-failure: :func:`meshcert.verdicts.ensure_harness_ok` turns a bad answer into a
-:class:`~meshcert.verdicts.HarnessFault` (the test's outcome "error") that says which call
+failure: :func:`meshcert.certify.verdicts.ensure_harness_ok` turns a bad answer into a
+:class:`~meshcert.certify.verdicts.HarnessFault` (the test's outcome "error") that says which call
 failed and what to do — checked over real HTTP against a broken stand-in simulator."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from meshcert.verdicts import HarnessFault, ensure_harness_ok
+from meshcert.certify.verdicts import HarnessFault, ensure_harness_ok
 from suites.information_provider.mesh_side import Jlis
 
 BROKEN_BODY = '{"type": "about:blank", "title": "database is locked", "status": 500}'

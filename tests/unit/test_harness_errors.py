@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from meshcert import certify_command, signing
-from meshcert.catalog import load_catalog
+from meshcert.catalog.requirements import load_catalog
+from meshcert.certify.run import Certification
+from meshcert.certify.verdicts import EXIT_INCONCLUSIVE, judge
 from meshcert.cli import app
-from meshcert.reports import write_report
-from meshcert.runner import Certification, HarnessError
-from meshcert.verdicts import EXIT_INCONCLUSIVE, judge
+from meshcert.cli import certify as certify_command
+from meshcert.errors import HarnessError
+from meshcert.reports import signing, write_report
 from tests.unit.sample_report import REFERENCE, sample_facts
 
 PROFILE = "resident-registry"
@@ -57,7 +58,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     report = folder / "report"
     report.mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "meshcert.pytest_plugin", "-p",
+        [sys.executable, "-m", "pytest", "-p", "meshcert.certify.plugin", "-p",
          "no:cacheprovider", "--rootdir", str(folder), str(folder / "test_sample.py"),
          "--meshcert-results", str(folder / "results.json"),
          "--meshcert-evidence", str(report / "evidence"),
@@ -155,7 +156,7 @@ def test_the_help_documents_exit_status_3() -> None:
 def simulators_do_not_start(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     import contextlib
 
-    from meshcert import runner
+    from meshcert.certify import run as runner
 
     @contextlib.contextmanager
     def broken(plan: Any, keep_running: bool) -> Any:
@@ -163,14 +164,14 @@ def simulators_do_not_start(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
                            "Traceback (most recent call last): ...")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(runner, "_simulators", broken)
+    monkeypatch.setattr(runner, "simulators_for", broken)
     monkeypatch.setenv("MESHCERT_SIGNING_KEY", str(tmp_path / "key.pem"))
 
 
 def test_a_run_whose_simulators_do_not_start_still_reports_every_requirement_as_error(
         simulators_do_not_start, tmp_path) -> None:
-    from meshcert.certificate import verify_report
-    from meshcert.runner import certify
+    from meshcert.certify.run import certify
+    from meshcert.reports.certificate import verify_report
 
     result = certify(REFERENCE, out_dir=tmp_path / "report", seed=5,
                      requirements=["SEC-TLS-001", "SEC-AUTH-002"])

@@ -14,18 +14,18 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from meshcert import processes
-from meshcert.catalog import load_catalog
-from meshcert.harness import PROFILE_TOPOLOGIES, harness_for
-from meshcert.harness_command import harness_app, render
-from meshcert.harness_side import (
+from meshcert.backends import processes
+from meshcert.catalog.requirements import load_catalog
+from meshcert.catalog.targets import load_target
+from meshcert.certify.harness import PROFILE_TOPOLOGIES, harness_for
+from meshcert.certify.harness_side import (
     PLACEHOLDER_URL,
     HarnessSideError,
     Plan,
     make_brief,
     plan,
 )
-from meshcert.targets import load_target
+from meshcert.cli.harness import harness_app, render
 from simulators.common.tls import LocalTls
 from simulators.common.topology import load_topology
 
@@ -133,7 +133,7 @@ def test_the_brief_names_what_certify_then_uses(tmp_path, profile):
     calls = brief["harness_calls_you"]
     assert (calls["base_url"], calls["audience"]) == (VENDOR_URL, TARGETS[profile]["auth"][
         "audience"])
-    # The harness's tokens name this subject and carry these scopes (meshcert.harness).
+    # The harness's tokens name this subject and carry these scopes (meshcert.certify.harness).
     token_claims = harness.token().split(".")[1]
     claims = json.loads(_b64(token_claims))
     assert claims["sub"] == calls["subject"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshcert import hypothesis_cache
+from meshcert.certify import hypothesis_cache
 
 
 def write(path: Path, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""The synthetic population generator (fixtures/population/generator.py)."""
+"""The synthetic population generator (simulators/common/population.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixtures.population.generator import (
+from simulators.common.identifiers import (
+    is_valid_juminhyo_code,
+    is_valid_mod11,
+    is_valid_my_number,
+)
+from simulators.common.japanese_calendar import UncertainDate, parse_birth_date
+from simulators.common.municipalities import lookup
+from simulators.common.population import (
     AS_OF,
     encode_record,
     generate,
@@ -25,13 +32,6 @@ from fixtures.population.generator import (
     towns,
     write_jsonl,
 )
-from simulators.common.identifiers import (
-    is_valid_juminhyo_code,
-    is_valid_mod11,
-    is_valid_my_number,
-)
-from simulators.common.japanese_calendar import UncertainDate, parse_birth_date
-from simulators.common.municipalities import lookup
 from simulators.common.text import KANA_PATTERN
 from simulators.municipal.models import RELATIONSHIPS, SeedResident
 

@@ -3,8 +3,8 @@ a vendor target certifies without --topology."""
 
 from __future__ import annotations
 
-from meshcert.catalog import load_catalog
-from meshcert.harness import PROFILE_TOPOLOGIES
+from meshcert.catalog.requirements import load_catalog
+from meshcert.certify.harness import PROFILE_TOPOLOGIES
 from simulators.common.topology import load_topology
 
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from joserfc import jwt
 
-from meshcert.harness import harness_for
-from meshcert.selftest import reference_target
-from meshcert.targets import TargetError, load_target
+from meshcert.catalog.targets import TargetError, load_target
+from meshcert.certify.harness import harness_for
+from meshcert.certify.selftest import reference_target
 from simulators.authz.tokens import load_key_set
 from simulators.common.topology import load_topology
 from simulators.tax.app import PROVIDE_ROLE

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from meshcert import signing
-from meshcert.catalog import load_catalog
+from meshcert.catalog.requirements import load_catalog
+from meshcert.reports import signing
 from tests.unit.sample_report import make_report
 
 REQUIREMENTS = len(load_catalog("2026.1").for_profile("resident-registry"))

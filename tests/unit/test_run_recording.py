@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SUITE = '''
 import pytest
-from meshcert.evidence import Exchange, Recorder
-from meshcert.harness import RECORDER
-from meshcert.verdicts import HarnessFault
+from meshcert.certify.evidence import Exchange, Recorder
+from meshcert.certify.harness import RECORDER
+from meshcert.certify.verdicts import HarnessFault
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("recording")
     (folder / "test_sample.py").write_text(SUITE, encoding="utf-8")
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "meshcert.pytest_plugin", "-p",
+        [sys.executable, "-m", "pytest", "-p", "meshcert.certify.plugin", "-p",
          "no:cacheprovider", "--rootdir", str(folder), str(folder / "test_sample.py"),
          "--meshcert-results", str(folder / "results.json"),
          "--meshcert-progress", str(folder / "progress.jsonl"),
@@ -146,7 +146,7 @@ def test_allure_gets_the_exchanges_as_a_json_attachment(run: Path) -> None:
 def test_a_streamed_request_body_is_sent_and_noted_not_consumed():
     import httpx
 
-    from meshcert.evidence import Recorder
+    from meshcert.certify.evidence import Recorder
 
     seen: list[bytes] = []
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from meshcert.catalog import load_catalog
-from meshcert.selftest import SelftestError, Variant, planned_defects, reference_target
+from meshcert.catalog.requirements import load_catalog
+from meshcert.certify.selftest import SelftestError, Variant, planned_defects, reference_target
 
 
 def variant(defect, requirement, **verdicts):
@@ -56,7 +56,7 @@ def test_the_reference_target_of_the_profile_is_found():
 
 
 def test_selftest_all_runs_every_profile_with_a_reference_and_names_unknown_ones():
-    from meshcert.selftest_command import _profiles
+    from meshcert.cli.selftest import _profiles
 
     catalog = load_catalog()
     everything = _profiles(catalog, "all")
@@ -71,7 +71,7 @@ def test_a_defect_whose_requirement_only_errored_is_inconclusive_not_detected():
     v = variant("ignore-audience", "SEC-AUTH-002", **{"SEC-AUTH-002": "error",
                                                       "SEC-AUTH-003": "pass"})
     assert v.inconclusive and not v.detected and not v.ok
-    from meshcert.selftest_command import _result
+    from meshcert.cli.selftest import _result
 
     assert "inconclusive" in _result(v)
 
@@ -84,7 +84,7 @@ def test_a_harness_error_elsewhere_makes_a_detected_defect_too_broad():
 
 
 def test_a_reference_with_a_harness_error_is_not_clean_and_says_why():
-    from meshcert.selftest_command import _result, _unrelated
+    from meshcert.cli.selftest import _result, _unrelated
 
     reference = variant(None, None, **{"A-001": "pass", "B-001": "error"})
     assert not reference.ok and reference.errored == ("B-001",)
@@ -94,7 +94,7 @@ def test_a_reference_with_a_harness_error_is_not_clean_and_says_why():
 
 
 def test_the_detection_rate_counts_an_inconclusive_must_defect_as_not_detected(tmp_path):
-    from meshcert.selftest import Selftest
+    from meshcert.certify.selftest import Selftest
 
     found = variant("ignore-audience", "SEC-AUTH-002", **{"SEC-AUTH-002": "fail"})
     unjudged = variant("accept-expired", "SEC-AUTH-003", **{"SEC-AUTH-003": "error"})
@@ -106,9 +106,9 @@ def test_the_detection_rate_counts_an_inconclusive_must_defect_as_not_detected(t
 
 
 def test_a_variant_the_harness_could_not_run_says_why(monkeypatch, tmp_path):
-    import meshcert.selftest as selftest_module
-    from meshcert.runner import Certification
-    from meshcert.verdicts import unjudged
+    import meshcert.certify.selftest as selftest_module
+    from meshcert.certify.run import Certification
+    from meshcert.certify.verdicts import unjudged
 
     catalog = load_catalog()
     [(defect, _, _)] = planned_defects(catalog, "information-provider")[:1]
@@ -127,7 +127,7 @@ def test_a_variant_the_harness_could_not_run_says_why(monkeypatch, tmp_path):
 
 
 def test_a_shared_pool_starts_the_longest_profiles_certifications_first_and_interleaved(tmp_path):
-    from meshcert.selftest import Planned, longest_first
+    from meshcert.certify.selftest import Planned, longest_first
 
     catalog = load_catalog()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from meshcert import signing
+from meshcert.reports import signing
 
 
 def test_the_key_is_made_on_first_use_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from meshcert.processes import stop_child
+from meshcert.backends.processes import stop_child
 
 
 def test_a_child_stops_on_sigterm():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshcert.targets import TargetError, load_target
+from meshcert.catalog.targets import TargetError, load_target
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "vendors" / "reference-registry.yaml"
 

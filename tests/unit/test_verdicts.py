@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshcert.baseline import BaselineError, load_baseline
-from meshcert.catalog import Catalog, load_catalog
-from meshcert.verdicts import EXIT_FAILED, EXIT_INCONCLUSIVE, judge
+from meshcert.catalog.requirements import Catalog, load_catalog
+from meshcert.certify.baseline import BaselineError, load_baseline
+from meshcert.certify.verdicts import EXIT_FAILED, EXIT_INCONCLUSIVE, judge
 from tests.unit.sample_report import record
 
 PROFILE = "resident-registry"

@@ -1,0 +1,1 @@
+"""Where simulators run: local processes, containers and their image, free ports."""

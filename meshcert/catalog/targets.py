@@ -1,0 +1,202 @@
+"""Target files: one vendor system to certify — its profile, URL, keys, municipality, seeding.
+
+A target is validated completely before any test runs; every problem is reported at once with
+its path in the file, because most failures in the field are configuration errors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from meshcert.catalog.requirements import CatalogError, load_catalog
+from meshcert.errors import MeshcertError, map_exceptions
+from simulators.common.identifiers import is_valid_local_government_code
+
+LgCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsSettings(_Model):
+    ca_file: str | None = Field(default=None, description="CA bundle to trust (PEM); relative "
+                                "to the target file. 'run' means the harness's local CA.")
+    verify: bool = True
+
+
+class AuthSettings(_Model):
+    audience: str = Field(min_length=1, description="The aud your system expects in tokens")
+
+
+class Credential(_Model):
+    env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$", description="Environment variable holding "
+                     "a bearer token for the seeding endpoint (never put secrets in the file)")
+
+
+class Seeding(_Model):
+    method: Literal["endpoint", "file"]
+    path: str = "/admin/seed"
+    credential: Literal["harness-token"] | Credential = "harness-token"
+    persons: Annotated[int, Field(ge=10, le=100_000)] = 200
+    seed: Annotated[int, Field(ge=0)] = 1
+    file: str | None = Field(default=None, description="For method 'file': the population file "
+                             "you loaded into your system (from `meshcert population generate`)")
+
+
+Seconds = Annotated[float, Field(gt=0, le=3600), BeforeValidator(
+    lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
+InstitutionCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+
+
+class InquirerSettings(_Model):
+    """An inquirer (profile mesh-inquirer): a system that asks the mesh for other
+    institutions' data, driven by the harness through a trigger endpoint."""
+
+    institution: InstitutionCode = Field(description="Its institution code in the harness's "
+                                         "mesh topology (its client authenticates as it)")
+    applications_path: str = Field(default="/v1/applications", pattern=r"^/",
+                                   description="The trigger the profile defines: where the "
+                                   "harness submits an application")
+    give_up_within_s: Seconds = Field(description="Your stated time: an application whose "
+                                      "inquiry keeps failing is reported as failed to the "
+                                      "person within this many seconds")
+
+
+class ProviderSettings(_Model):
+    """An information provider (profile information-provider): a system the mesh calls."""
+
+    institution: InstitutionCode = Field(description="Its institution code in the harness's "
+                                         "mesh topology")
+    item_codes: Annotated[tuple[Annotated[str, Field(pattern=r"^TM[0-9]{14}$")], ...],
+                          Field(min_length=1)] = Field(description="The 特定個人情報名コード "
+                                                       "it provides")
+    seeding_path: str = Field(default="/admin/seed", pattern=r"^/", description="Where the "
+                              "harness loads the persons and figures it will ask about")
+    publish_path: str | None = Field(default="/v1/copies/publish", pattern=r"^/",
+                                     description="The trigger that registers its copies at the "
+                                     "J-LIS intermediate server (copy path); null if it has none")
+
+
+# The sections of a target file each profile's suites read.
+PROFILE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "resident-registry": ("municipality", "seeding"),
+    "mesh-inquirer": ("inquirer",),
+    "information-provider": ("provider",),
+}
+
+
+class Launch(_Model):
+    """How the harness starts a bundled reference system itself (vendors leave this out)."""
+
+    topology: str
+    simulator: str
+    defect: str | None = None
+
+
+class Target(_Model):
+    target: Literal[1] = Field(description="Target file format version")
+    name: str = Field(min_length=1)
+    vendor: str = Field(min_length=1)
+    profile: str
+    catalog: str = "2026.1"
+    base_url: str
+    tls: TlsSettings = TlsSettings()
+    auth: AuthSettings
+    municipality: LgCode | None = Field(default=None, description="The municipality the "
+                                        "suites use (resident-registry)")
+    other_municipality: LgCode | None = Field(default=None, description="A second municipality "
+                                              "your system hosts, for tenant-isolation tests")
+    seeding: Seeding | None = None
+    inquirer: InquirerSettings | None = None
+    provider: ProviderSettings | None = None
+    launch: Launch | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://127.0.0.1:8443")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("give the origin only (scheme, host, port), without a path")
+        return value.rstrip("/")
+
+    @field_validator("municipality", "other_municipality")
+    @classmethod
+    def _lg_code(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_local_government_code(value):
+            raise ValueError(f"{value} is not a valid local government code (check digit)")
+        return value
+
+
+class TargetError(MeshcertError, ValueError):
+    """A target file is missing or invalid: the message lists every problem with its path; fix
+    them in the target file (fixtures/vendors/ has examples). Exit status 2."""
+
+
+def load_target(path: Path) -> tuple[Target, Path]:
+    """Validate a target file fully; returns the target and the folder paths are relative to."""
+    path = Path(path)
+    with map_exceptions(TargetError, str(path), missing="no such target file"):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise TargetError(f"{path}: expected a mapping at the top level")
+    problems: list[str] = []
+    target: Target | None = None
+    try:
+        target = Target.model_validate(raw)
+    except ValidationError as exc:
+        problems += [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    if target is not None:
+        problems += _cross_checks(target, path.parent)
+    if problems:
+        raise TargetError("\n".join([f"{path}: {len(problems)} problem(s):",
+                                     *(f"  {p}" for p in problems)]))
+    assert target is not None
+    return target, path.parent.resolve()
+
+
+def _cross_checks(target: Target, base: Path) -> list[str]:
+    problems: list[str] = []
+    try:
+        catalog = load_catalog(target.catalog)
+        if target.profile not in catalog.profiles:
+            problems.append(f"profile: catalog {target.catalog} has no profile "
+                            f"{target.profile!r} (it has: {', '.join(sorted(catalog.profiles))})")
+    except CatalogError as exc:
+        problems.append(f"catalog: {exc}")
+    if target.tls.ca_file not in (None, "run") and not (base / target.tls.ca_file).is_file():
+        problems.append(f"tls.ca_file: no such file {base / target.tls.ca_file}")
+    if target.base_url.startswith("https://") is False and target.tls.ca_file:
+        problems.append("tls.ca_file: given, but base_url is not https://")
+    for section in PROFILE_SECTIONS.get(target.profile, ()):
+        if getattr(target, section) is None:
+            problems.append(f"{section}: required for profile {target.profile}")
+    seeding = target.seeding or Seeding(method="endpoint")
+    if seeding.method == "file":
+        if not seeding.file:
+            problems.append("seeding.file: required when seeding.method is 'file'")
+        elif not (base / seeding.file).is_file():
+            problems.append(f"seeding.file: no such file {base / seeding.file}")
+    if isinstance(seeding.credential, Credential) and seeding.credential.env not in os.environ:
+        problems.append(f"seeding.credential.env: the environment variable "
+                        f"{seeding.credential.env} is not set")
+    if target.other_municipality and target.other_municipality == target.municipality:
+        problems.append("other_municipality: must differ from municipality")
+    if target.launch and not (base / target.launch.topology).is_file():
+        problems.append(f"launch.topology: no such file {base / target.launch.topology}")
+    return problems

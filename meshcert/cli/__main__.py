@@ -1,0 +1,5 @@
+"""``python -m meshcert.cli``."""
+
+from meshcert.cli.app import main
+
+main()
