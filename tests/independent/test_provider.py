@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from meshcert.backends.ports import free_port
-from tests.integration.provider_vendor import Harness, serving
+from tests.integration.provider_vendor import Harness
+from tests.integration.served import serving
 
 pytestmark = pytest.mark.slow
 

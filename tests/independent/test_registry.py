@@ -10,24 +10,23 @@ certification fails on the requirement that class belongs to.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
-import os
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 import yaml
 
 from meshcert.certify import harness_side
+from tests.integration.served import serving
 
 # Slow: each test is a certification (20–80 s); the lock may make one wait for another's.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -81,42 +80,16 @@ def harness() -> Iterator[HarnessSide]:
 @pytest.fixture
 def start_registry(harness: HarnessSide, tmp_path: Path) -> Iterator[Any]:
     """``start_registry(broken="")``: the registry in its own process with its own SQLite file;
-    stopped (by its pid) at the end of the test."""
-    started: list[subprocess.Popen[bytes]] = []
+    stopped at the end of the test."""
+    with contextlib.ExitStack() as stack:
+        def start(broken: str = "") -> None:
+            stack.enter_context(serving(
+                harness.registry_command(tmp_path / "registry.sqlite3"),
+                harness.brief["target"]["base_url"] + "/health", tmp_path / "registry.log",
+                env={"INDEPENDENT_REGISTRY_BROKEN": broken},
+                verify=ssl.create_default_context(cafile=harness.brief["ca_file"])))
 
-    def start(broken: str = "") -> None:
-        env = {**os.environ, "INDEPENDENT_REGISTRY_BROKEN": broken}
-        with (tmp_path / "registry.log").open("wb") as log:  # the child keeps its own copy
-            process = subprocess.Popen(harness.registry_command(tmp_path / "registry.sqlite3"),
-                                       cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        started.append(process)
-        _wait_healthy(harness, process, tmp_path / "registry.log")
-
-    yield start
-    for process in started:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_healthy(harness: HarnessSide, process: subprocess.Popen[bytes], log: Path) -> None:
-    url = harness.brief["target"]["base_url"] + "/health"
-    trust = ssl.create_default_context(cafile=harness.brief["ca_file"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the independent registry exited ({process.returncode}): "
-                        f"{log.read_text(errors='replace')[-2000:]}", pytrace=False)
-        try:
-            if httpx.get(url, verify=trust, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the independent registry did not answer {url} within 30 s", pytrace=False)
+        yield start
 
 
 def certify(harness: HarnessSide, out: Path, *requirements: str

@@ -6,26 +6,20 @@ under the test's own folder (the certification runs there)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
-from meshcert.backends.processes import stop_child
 from simulators.common.tls import ensure_local_tls
 from tests.integration.topologies import copy_on_free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "fixtures" / "topologies" / "information-provider.yaml"
-START_TIMEOUT_S = 30.0
 
 
 class Harness:
@@ -69,28 +63,3 @@ class Harness:
             cwd=self.folder, capture_output=True, text=True, timeout=600,
             env={**os.environ, "COLUMNS": "200",
                  "MESHCERT_SIGNING_KEY": str(self.folder / "signing-key.pem")})
-
-
-@contextlib.contextmanager
-def serving(command: Sequence[str], health_url: str, log: Path,
-            env: dict[str, str] | None = None, verify: Any = True) -> Iterator[None]:
-    """Run ``command`` as a process of its own until the block ends; wait until
-    ``health_url`` answers 200 first (its output goes to ``log``)."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=ROOT, env={**os.environ, **(env or {})})
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None, (
-                f"{command[:4]} exited {process.returncode}:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(health_url, timeout=1.0, verify=verify).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, (
-                f"{health_url} not healthy after {START_TIMEOUT_S:g} s:\n"
-                f"{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield
-    finally:
-        stop_child(process)

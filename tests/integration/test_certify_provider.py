@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from meshcert.catalog.requirements import load_catalog
-from tests.integration.provider_vendor import Harness, serving
+from tests.integration.provider_vendor import Harness
+from tests.integration.served import serving
 
 pytestmark = pytest.mark.slow
 
