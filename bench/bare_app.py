@@ -4,7 +4,8 @@ and no state. Run by bench/simulator_throughput.py and bench/loadgen.py.
 
 With ``MESHCERT_BENCH_RELAY=<base URL>`` the inquiry route instead passes each body on to that
 server's inquiry route and answers with its answer, through the same outgoing transport as the
-mesh (simulators.common.http1_transport, called directly as the mesh does): the practical limit
+mesh (meshcert_simulators.common.http1_transport, called directly as the mesh does): the practical
+limit
 of one hop, as a mesh inquiry makes.
 """
 
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulators.common.http1_transport import Http1Transport
+from meshcert_simulators.common.http1_transport import Http1Transport
 
 RESIDENT = {"atena_number": "0633853568", "setai_number": "0308146774",
             "name": {"surname": "山口", "given_name": "和也"}, "status": "resident"}

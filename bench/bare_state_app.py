@@ -1,7 +1,8 @@
 """The practical limit with real state in the path: a bare Starlette route doing only the state
 work of the registry's hot read, with the project's own storage — the record read from SQLite
-and the read appended to the hash-chained audit log (simulators.common.audit), group-committed
-and durable before the answer (simulators.common.storage) — and nothing else: no
+and the read appended to the hash-chained audit log (meshcert_simulators.common.audit),
+group-committed
+and durable before the answer (meshcert_simulators.common.storage) — and nothing else: no
 authentication, no request id, no access log, no problem details, no contract validation.
 
 Run by bench/simulator_throughput.py under the same uvicorn settings as bench/bare_app.py and
@@ -22,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulators.common import audit
-from simulators.common.population import generate
-from simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
+from meshcert_simulators.common import audit
+from meshcert_simulators.common.population import generate
+from meshcert_simulators.common.storage import DEFAULT_SYNCHRONOUS, Database
 
 LG = "131016"
 SCHEMA = audit.AUDIT_SCHEMA + """

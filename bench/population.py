@@ -29,7 +29,7 @@ GOAL = 50_000  # persons/s
 def measure(persons: int, path: str, lg_code: str, seed: int, mode: str) -> dict[str, float]:
     """Generate ``persons`` into ``path`` in this process; timings and RSS figures."""
     sys.path.insert(0, str(ROOT))
-    from simulators.common.population import generate, generate_jsonl, write_jsonl
+    from meshcert_simulators.common.population import generate, generate_jsonl, write_jsonl
 
     base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # peak so far = after imports
     wall, cpu = time.perf_counter(), time.process_time()

@@ -15,7 +15,8 @@ contenders running side by side and measured in turn, several rounds (medians ke
 - **bare Starlette**: the same paths answered with fixed JSON under the same uvicorn settings
   (uvloop, httptools): the practical limit of the stack; for the mesh inquiry also a **bare
   relay**, a bare route passing the body on to another bare server and answering with its
-  answer (the mesh's outgoing transport, simulators/common/http1_transport.py): the practical
+  answer (the mesh's outgoing transport, meshcert_simulators/common/http1_transport.py): the
+  practical
   limit of one hop; for the registry read also **bare state** (bench/bare_state_app.py), a
   bare route doing only the read's state work with the project's storage: the practical limit
   with real state;
@@ -49,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 from bench import wrk  # noqa: E402
 from meshcert.backends.ports import free_port, on_free_ports  # noqa: E402
 from meshcert.load.systems import prepared, run_name  # noqa: E402
-from simulators.authz.tokens import load_signing_key, mint_access_token  # noqa: E402
-from simulators.common.population import generate  # noqa: E402
-from simulators.common.storage import DEFAULT_SYNCHRONOUS  # noqa: E402
-from simulators.common.topology import load_topology  # noqa: E402
+from meshcert_simulators.authz.tokens import load_signing_key, mint_access_token  # noqa: E402
+from meshcert_simulators.common.population import generate  # noqa: E402
+from meshcert_simulators.common.storage import DEFAULT_SYNCHRONOUS  # noqa: E402
+from meshcert_simulators.common.topology import load_topology  # noqa: E402
 
 PRISM = ROOT / ".meshcert" / "bench-tools" / "node_modules" / ".bin" / "prism"
 SPECS = ROOT / "fixtures" / "specs"

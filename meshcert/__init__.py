@@ -1,6 +1,6 @@
 """meshcert: a conformance harness for systems of Japan's public service mesh.
 
-This module is the surface the suites (suites/) use: what they are given to reach a system
+This module is the surface the suites (meshcert_suites/) use: what they are given to reach a system
 (the harness and its simulators, the target, the recorded evidence), the checks that judge an
 answer, synthetic data to send, and the errors. Everything else is the harness's own, in its
 packages — each one concept, none importing back up:
@@ -58,6 +58,7 @@ _SURFACE: dict[str, str] = {
     "generate_population": "meshcert.synthetic",
     "lookup": "meshcert.synthetic",
     "municipalities_only": "meshcert.synthetic",
+    "fixture_path": "meshcert.synthetic",
     # errors
     "MeshcertError": "meshcert.errors",
     "ConfigError": "meshcert.errors",
@@ -88,6 +89,7 @@ __all__ = [
     "ensure_problem_media_type",
     "exchange_parts",
     "find_identifiers",
+    "fixture_path",
     "generate_juminhyo_code",
     "generate_my_number",
     "generate_population",

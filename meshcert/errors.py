@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import yaml
 
-from simulators.common.yaml_errors import yaml_error_line
+from meshcert_simulators.common.yaml_errors import yaml_error_line
 
 
 class MeshcertError(Exception):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from simulators.common.settings import Settings
-from simulators.common.topology import Topology, load_topology
-from simulators.registry import create_app
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import Topology, load_topology
+from meshcert_simulators.registry import create_app
 
 with warnings.catch_warnings():
     # Starlette suggests httpx2; the project pins httpx 0.28.1 (respx does not intercept httpx2).

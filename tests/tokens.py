@@ -7,9 +7,9 @@ from typing import Any
 
 from joserfc.jwk import Key
 
-from simulators.authz import tokens
-from simulators.authz.keys import private_key_file
-from simulators.common.topology import Topology
+from meshcert_simulators.authz import tokens
+from meshcert_simulators.authz.keys import private_key_file
+from meshcert_simulators.common.topology import Topology
 
 MUNICIPAL_AUDIENCE = "urn:meshcert:municipal"
 

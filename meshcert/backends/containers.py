@@ -5,7 +5,7 @@ Through the Docker SDK, ``up`` makes for a topology named N:
 - a private bridge network ``meshcert-N`` on which each simulator answers to its own name;
 - one container ``meshcert-N-<simulator>`` per simulator, its port published on 127.0.0.1
   only (the same port inside and out, so the topology's URLs hold on both sides: see
-  simulators/container.py for how a container reaches its peers at ``127.0.0.1:<port>``);
+  meshcert_simulators/container.py for how a container reaches its peers at ``127.0.0.1:<port>``);
 - one named volume ``meshcert-N-<simulator>-data`` per simulator for its SQLite state.
 
 Everything is labelled ``meshcert.topology=N``; ``down`` removes the containers and the network
@@ -41,16 +41,17 @@ from docker.models.containers import Container
 from meshcert.backends import processes
 from meshcert.backends.image_names import default_image
 from meshcert.backends.processes import Launched, check_health, log_file, tls_dir
-from simulators.common.tls import ensure_local_tls, trust_for
-from simulators.common.topology import (
+from meshcert_simulators.common.tls import ensure_local_tls, trust_for
+from meshcert_simulators.common.topology import (
     Topology,
     TopologyError,
     load_topology,
     with_absolute_paths,
 )
+from meshcert_simulators.fixtures import fixture_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_TOPOLOGIES = PROJECT_ROOT / "fixtures" / "topologies"
+BUNDLED_TOPOLOGIES = fixture_path("topologies")
 # Where the image keeps things (docker/Dockerfile).
 IMAGE_FIXTURES = "/opt/meshcert/fixtures"
 CONFIG_DIR = "/etc/meshcert"
@@ -622,6 +623,6 @@ def container_of(topology_name: str, simulator: str) -> Container:
 
 
 if __name__ == "__main__":  # the compose file of the embedded topology (see COMPOSE_HEADER)
-    from simulators.common.topology import DEFAULT_TOPOLOGY
+    from meshcert_simulators.common.topology import DEFAULT_TOPOLOGY
 
     print(compose_text(make_plan(DEFAULT_TOPOLOGY)), end="")

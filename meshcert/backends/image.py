@@ -91,13 +91,12 @@ def _pyproject() -> dict[str, Any]:
 
 
 def _sources() -> list[str]:
-    """What the project's wheel is built from: pyproject.toml, its readme, and the top-level
-    folders of the packages it includes (``meshcert*`` -> meshcert/)."""
-    config = _pyproject()
-    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
-    folders = dict.fromkeys(p.rstrip("*").split(".")[0] for p in include)
-    return ["pyproject.toml", str(config["project"].get("readme", "README.md")),
-            *(f for f in folders if (PROJECT_ROOT / f).is_dir())]
+    """What the project's wheel is built from: pyproject.toml and setup.py, the readme, the
+    package folders (meshcert, meshcert_*) and the data folder setup.py installs (fixtures/)."""
+    readme = str(_pyproject()["project"].get("readme", "README.md"))
+    packages = sorted(p.name for p in PROJECT_ROOT.glob("meshcert*")
+                      if p.is_dir() and (p / "__init__.py").is_file())
+    return ["pyproject.toml", "setup.py", readme, *packages, "fixtures"]
 
 
 def _build_requirements() -> list[str]:

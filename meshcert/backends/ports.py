@@ -16,7 +16,7 @@ import yaml
 
 from meshcert.backends import processes
 from meshcert.errors import ConfigError, HarnessError
-from simulators.common.topology import with_absolute_paths
+from meshcert_simulators.common.topology import with_absolute_paths
 
 PORT_ATTEMPTS = 3
 # Where the simulators run: local processes (meshcert.backends.processes) or containers

@@ -29,10 +29,10 @@ from typing import ClassVar
 import httpx
 
 from meshcert.errors import MeshcertError
-from simulators.common.tls import ensure_local_tls, trust_for
-from simulators.common.topology import Topology, load_topology
+from meshcert_simulators.common.tls import ensure_local_tls, trust_for
+from meshcert_simulators.common.topology import Topology, load_topology
 
-SERVE_MODULE = "simulators.serve"
+SERVE_MODULE = "meshcert_simulators.serve"
 HEALTH_TIMEOUT_S = 30.0
 HEALTH_POLL_S = 0.02  # a starting simulator is probed this often (a refused connect is cheap)
 STOP_TIMEOUT_S = 10.0
@@ -107,7 +107,7 @@ def data_dir(run_dir: Path) -> Path:
 
 
 def tls_dir(run_dir: Path) -> Path:
-    """The local CA and server certificate of a run folder (see simulators.common.tls)."""
+    """The local CA and server certificate of a run folder (see meshcert_simulators.common.tls)."""
     return run_dir / "tls"
 
 
@@ -141,7 +141,7 @@ def _cmdline(pid: int) -> list[str] | None:
 
 
 def is_our_simulator(pid: int, name: str) -> bool:
-    """True only when ``pid`` is a live ``python -m simulators.serve --name <name>``: a pid
+    """True only when ``pid`` is a live ``python -m meshcert_simulators.serve --name <name>``: a pid
     file can outlive its process and the pid be reused by an unrelated program."""
     args = _cmdline(pid)
     if not args:
@@ -188,7 +188,7 @@ def check_health(url: str, name: str, timeout: float = 1.0,
                  verify: ssl.SSLContext | bool = True) -> tuple[bool, str]:
     """(healthy, description). Healthy means /health answers 200 *as this simulator*, so a
     different program on the port is not taken for ours. ``verify`` is the trust for https
-    URLs (the run folder's local CA: :func:`simulators.common.tls.trust_for`)."""
+    URLs (the run folder's local CA: :func:`meshcert_simulators.common.tls.trust_for`)."""
     try:
         response = httpx.get(f"{url}/health", timeout=timeout, verify=verify)
     except httpx.HTTPError as exc:
@@ -258,7 +258,8 @@ def up(topology_path: Path, run_dir: Path, names: Iterable[str] | None = None,
        defects: dict[str, str] | None = None) -> list[Launched]:
     """Start the simulators of a topology (all, or ``names``) and wait until each is healthy.
 
-    ``defects`` maps a simulator name to a defect id (simulators/defects/) to start it with:
+    ``defects`` maps a simulator name to a defect id (meshcert_simulators/defects/) to start it
+    with:
     the negative controls of ``meshcert selftest``.
 
     Simulators already running from this run folder are left as they are and reported with
@@ -415,7 +416,8 @@ def down(run_dir: Path, names: Iterable[str] | None = None,
          timeout: float = STOP_TIMEOUT_S) -> list[Stopped]:
     """Stop the simulators whose pid files are in ``run_dir`` (all, or ``names``).
 
-    Only a process that is verifiably ``simulators.serve --name <name>`` is signalled; a pid
+    Only a process that is verifiably ``meshcert_simulators.serve --name <name>`` is signalled; a
+    pid
     file pointing at anything else is removed and the process left alone.
     """
     run_dir = Path(run_dir).resolve()

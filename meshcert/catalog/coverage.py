@@ -16,7 +16,7 @@ import pytest
 
 from meshcert.catalog.requirements import Catalog, Requirement
 from meshcert.errors import MeshcertError
-from simulators import defects
+from meshcert_simulators import defects
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ class _Collector:
 
 class CollectionError(MeshcertError, RuntimeError):
     """pytest could not collect the suites: the message carries its output; fix the import or
-    syntax error it shows in suites/. Exit status 1."""
+    syntax error it shows in meshcert_suites/. Exit status 1."""
 
     exit_code: ClassVar[int] = 1
 

@@ -17,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from meshcert.errors import MeshcertError, map_exceptions
+from meshcert_simulators.fixtures import fixture_path
 
-CATALOG_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "requirements"
+CATALOG_DIR = fixture_path("requirements")
 DEFAULT_VERSION = "2026.1"
 ID_PATTERN = r"^[A-Z]+(-[A-Z0-9]+)*-[0-9]{3}$"
 Level = Literal["MUST", "SHOULD", "MAY"]

@@ -23,7 +23,7 @@ from pydantic import (
 
 from meshcert.catalog.requirements import CatalogError, load_catalog
 from meshcert.errors import MeshcertError, map_exceptions
-from simulators.common.identifiers import is_valid_local_government_code
+from meshcert_simulators.common.identifiers import is_valid_local_government_code
 
 LgCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 

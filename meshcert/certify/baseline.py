@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshcert.catalog.requirements import Catalog
 from meshcert.errors import MeshcertError, map_exceptions
-from simulators.common.yaml_errors import yaml_error_line
+from meshcert_simulators.common.yaml_errors import yaml_error_line
 
 
 class BaselineError(MeshcertError, ValueError):

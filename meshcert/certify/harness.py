@@ -22,12 +22,13 @@ from joserfc.jwk import Key
 from meshcert.backends import processes
 from meshcert.catalog.targets import Target
 from meshcert.certify.evidence import Recorder
-from simulators.authz.tokens import load_signing_key, mint_access_token
-from simulators.common.tls import LocalTls, client_context
-from simulators.common.topology import Topology, load_topology
+from meshcert_simulators.authz.tokens import load_signing_key, mint_access_token
+from meshcert_simulators.common.tls import LocalTls, client_context
+from meshcert_simulators.common.topology import Topology, load_topology
+from meshcert_simulators.fixtures import fixture_path
 
 HARNESS_CLIENT = "meshcert-harness"
-TOPOLOGIES = Path(__file__).resolve().parents[2] / "fixtures" / "topologies"
+TOPOLOGIES = fixture_path("topologies")
 CERTIFY_TOPOLOGY = TOPOLOGIES / "certify.yaml"
 # The harness side a vendor's system of each profile is certified against (--topology changes
 # it): the counterparts on their fixed ports, which the vendor's system is configured to reach.

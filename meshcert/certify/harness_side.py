@@ -43,9 +43,14 @@ from meshcert.certify.harness import (
     PROFILE_TOPOLOGIES,
 )
 from meshcert.errors import MeshcertError
-from simulators.common.auth import ADMIN_ROLE
-from simulators.common.jwks import ACCESS_TOKEN_TYPE, ALGORITHM, KeyFileError, load_public_key
-from simulators.common.tls import (
+from meshcert_simulators.common.auth import ADMIN_ROLE
+from meshcert_simulators.common.jwks import (
+    ACCESS_TOKEN_TYPE,
+    ALGORITHM,
+    KeyFileError,
+    load_public_key,
+)
+from meshcert_simulators.common.tls import (
     SERVER_IPS,
     SERVER_NAMES,
     LocalTls,
@@ -53,16 +58,17 @@ from simulators.common.tls import (
     ensure_local_tls,
     trust_for,
 )
-from simulators.common.topology import (
+from meshcert_simulators.common.topology import (
     Topology,
     load_topology,
     topology_from_raw,
     with_absolute_paths,
 )
-from simulators.mesh.legal_basis import load_legal_basis
+from meshcert_simulators.fixtures import fixture_path
+from meshcert_simulators.mesh.legal_basis import load_legal_basis
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SPECS = PROJECT_ROOT / "fixtures" / "specs"
+SPECS = fixture_path("specs")
 VENDOR_TOPOLOGY = "vendor-topology.yaml"
 BRIEF_FILE = "harness.json"
 JWKS_FILE = "jwks.json"

@@ -17,8 +17,8 @@ from meshcert.backends import processes
 from meshcert.backends.ports import backend_module, on_free_ports
 from meshcert.certify.plan import Plan
 from meshcert.errors import ConfigError, HarnessError
-from simulators.common.tls import trust_for
-from simulators.common.topology import TopologyError, load_topology
+from meshcert_simulators.common.tls import trust_for
+from meshcert_simulators.common.topology import TopologyError, load_topology
 
 
 @dataclass

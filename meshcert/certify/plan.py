@@ -17,8 +17,8 @@ from meshcert.certify.baseline import Baseline, BaselineError, load_baseline
 from meshcert.certify.harness import CERTIFY_TOPOLOGY, PROFILE_TOPOLOGIES
 from meshcert.errors import ConfigError
 from meshcert.reports import signing
-from simulators import defects as defect_registry
-from simulators.common.topology import Topology, TopologyError, load_topology
+from meshcert_simulators import defects as defect_registry
+from meshcert_simulators.common.topology import Topology, TopologyError, load_topology
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REPORTS_OUT = Path("reports") / "out"

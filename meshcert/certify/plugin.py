@@ -45,7 +45,7 @@ from meshcert.catalog.targets import Target, TargetError, load_target
 from meshcert.certify.harness import RECORDER, Harness, harness_for
 from meshcert.certify.verdicts import HarnessFault
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+SUITES_DIR = Path(__file__).resolve().parents[2] / "meshcert_suites"
 HYPOTHESIS_PROFILE = "meshcert-certify"
 MESSAGE_LIMIT = 4000      # the short failure text kept per test
 DETAILS_LIMIT = 8000      # the tail of the full failure report kept per test
@@ -100,7 +100,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     unmarked = [i.nodeid for i in suite_items if not requirement_ids(i)]
     if unmarked:
         raise pytest.UsageError(
-            "every test in suites/ names the requirement it verifies with "
+            "every test in meshcert_suites/ names the requirement it verifies with "
             "@pytest.mark.requirement(\"ID\"); these do not:\n  " + "\n  ".join(unmarked))
     catalog = _catalog(config)
     known = {r.id for r in catalog.requirements}

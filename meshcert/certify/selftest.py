@@ -1,7 +1,8 @@
 """Negative controls: the harness proves each of its MUST requirements' tests can fail.
 
 ``run_selftest`` certifies the bundled reference of a profile (everything must pass), then the
-same reference once per defect (simulators/defects/): the defect's requirement must fail and no
+same reference once per defect (meshcert_simulators/defects/): the defect's requirement must fail
+and no
 other requirement may fail or error. A defect whose requirement only errored (the harness could
 not judge it: a fixture crashed) is **inconclusive**, not detected. The result is the detection
 matrix; detection must be 100 % for MUST.
@@ -27,9 +28,10 @@ from meshcert.certify.plan import REPORTS_OUT, new_run_id
 from meshcert.certify.run import certify
 from meshcert.certify.verdicts import ERROR, FAIL, PASS
 from meshcert.errors import ConfigError, HarnessError, MeshcertError
-from simulators import defects
+from meshcert_simulators import defects
+from meshcert_simulators.fixtures import fixture_path
 
-VENDORS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"
+VENDORS_DIR = fixture_path("vendors")
 DEFAULT_SEED = 20261126  # fixed, so a selftest is repeatable; --seed changes it
 
 

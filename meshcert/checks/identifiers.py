@@ -7,7 +7,8 @@ on what the system under test sent: a JSON value, a text, or a whole HTTP reques
 
 **Any My Number, known or not.** A run of exactly 12 digits whose last digit is the My Number
 check digit (総務省令第八十五号 第五条; the formula and the plain 12-digit run live once, in
-``simulators.common.identifiers``: ``is_valid_my_number``, ``my_number_spans``), in any string
+``meshcert_simulators.common.identifiers``: ``is_valid_my_number``, ``my_number_spans``), in any
+string
 or number at any depth (dict keys included), written
 
 * plainly (``123456789018``), as a JSON number, or embedded in a longer string
@@ -53,7 +54,7 @@ from urllib.parse import unquote, unquote_plus
 
 import httpx
 
-from simulators.common.identifiers import is_valid_my_number, my_number_spans
+from meshcert_simulators.common.identifiers import is_valid_my_number, my_number_spans
 
 Kind = Literal["my-number", "juminhyo-code", "code"]
 

@@ -44,8 +44,8 @@ from meshcert.cli.requirements import requirements_app
 from meshcert.cli.selftest import selftest
 from meshcert.cli.usage_errors import OneLineUsageErrors
 from meshcert.cli.verify import verify_command
-from simulators import defects
-from simulators.common.topology import Topology
+from meshcert_simulators import defects
+from meshcert_simulators.common.topology import Topology
 
 app = typer.Typer(
     name="meshcert",
@@ -98,7 +98,8 @@ def sim_up(topology: TopologyOption = None, run_dir: RunDirOption = None,
            defect: Annotated[list[str] | None, typer.Option(
                "--defect", metavar="SIMULATOR=ID",
                help="Start a simulator with a named defect, a negative control from "
-                    "simulators/defects/ (repeatable). Example: --defect municipal=html-errors"
+                    "meshcert_simulators/defects/ (repeatable). "
+                    "Example: --defect municipal=html-errors"
            )] = None,
            backend: BackendOption = Backend.process, image: ImageOption = None) -> None:
     """Start every simulator of the topology and wait until each answers GET /health.
@@ -253,7 +254,7 @@ def population_generate(
         name = check_municipality(municipality)
     except UserError as exc:
         fail(str(exc))
-    from simulators.common.population import generate_jsonl, write_jsonl
+    from meshcert_simulators.common.population import generate_jsonl, write_jsonl
 
     to_stdout = out_file == "-"
     target = Path(out_file)

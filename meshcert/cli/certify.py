@@ -54,7 +54,7 @@ def certify_command(
     defect: Annotated[str | None, typer.Option(
         "--defect", metavar="ID", show_default=False,
         help="For a bundled reference target only: run it with this defect (a negative "
-             "control from simulators/defects/) instead of its launch.defect.")] = None,
+             "control from meshcert_simulators/defects/) instead of its launch.defect.")] = None,
     signing_key: Annotated[Path | None, typer.Option(
         "--signing-key", metavar="FILE", show_default=False, envvar=KEY_ENV,
         help="Ed25519 key that signs certificate.json, made on first use "

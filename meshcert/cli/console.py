@@ -12,9 +12,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from meshcert.backends import processes
-from simulators.common.identifiers import is_valid_local_government_code
-from simulators.common.municipalities import lookup
-from simulators.common.topology import DEFAULT_TOPOLOGY, Topology, TopologyError, load_topology
+from meshcert_simulators.common.identifiers import is_valid_local_government_code
+from meshcert_simulators.common.municipalities import lookup
+from meshcert_simulators.common.topology import (
+    DEFAULT_TOPOLOGY,
+    Topology,
+    TopologyError,
+    load_topology,
+)
 
 # Piped into a CI log, rich would assume 80 columns and cut tables short; logs are wider.
 _LOG_WIDTH = None if sys.stdout.isatty() else 120

@@ -18,7 +18,7 @@ from rich.table import Table
 from meshcert.backends import image_names, processes
 from meshcert.cli.console import err, fail, out, shown, uptime
 from meshcert.errors import MeshcertError
-from simulators.common.topology import Topology, TopologyError
+from meshcert_simulators.common.topology import Topology, TopologyError
 
 
 class Backend(StrEnum):

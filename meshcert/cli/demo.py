@@ -29,8 +29,8 @@ from meshcert.cli.console import (
     start_simulators,
     topology_or_fail,
 )
-from simulators.common.audit import AuditEntry, verify_chain
-from simulators.common.topology import Topology
+from meshcert_simulators.common.audit import AuditEntry, verify_chain
+from meshcert_simulators.common.topology import Topology
 
 # -- meshcert demo -------------------------------------------------------------------------
 

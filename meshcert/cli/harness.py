@@ -26,7 +26,7 @@ from meshcert.certify.harness_side import (
 )
 from meshcert.cli.console import err, fail, out, shown, start_simulators, uptime
 from meshcert.cli.usage_errors import OneLineUsageErrors
-from simulators.common.topology import TopologyError, load_topology
+from meshcert_simulators.common.topology import TopologyError, load_topology
 
 Profile = Enum("Profile", {name: name for name in sorted(PROFILE_TOPOLOGIES)},
                type=str)

@@ -1,5 +1,6 @@
 """Load runs: a scenario (meshcert/load/scenarios.py) against a system (meshcert/load/systems.py),
-driven by Locust in its own process (``python -m locust -f loadtests/<file>.py --headless``).
+driven by Locust in its own process (``python -m locust -f meshcert_loadtests/<file>.py
+--headless``).
 
 Locust is never imported here: its gevent monkey-patching breaks ssl and pytest in the host
 process. The parent mints the tokens, seeds the data, writes the plan (shape, mix, tokens,
@@ -49,7 +50,7 @@ from meshcert.load.systems import (
     run_name,
 )
 
-LOADTESTS = PROJECT_ROOT / "loadtests"
+LOADTESTS = PROJECT_ROOT / "meshcert_loadtests"
 DEFAULT_PER_USER_RATE = 5.0     # requests/s one simulated user offers, unless --users says
 MAX_DEFAULT_USERS = 500
 # The highest peak a run may offer, requests/s: ~30× the nationwide notice compressed into an

@@ -64,7 +64,7 @@ class Scale:
 class Scenario:
     name: str
     title: str
-    locustfile: str                      # under loadtests/
+    locustfile: str                      # under meshcert_loadtests/
     kinds: tuple[TargetKind, ...]        # what it runs against: a target file, a topology
     summary: str
     default_window_s: float | None

@@ -1,6 +1,6 @@
 """Reading what a Locust run wrote: ``<prefix>_stats.csv`` (per request name, whole run),
 ``<prefix>_stats_history.csv`` (every second; with ``--csv-full-history`` per request name too)
-and ``<prefix>_failures.csv``; and the exact per-request samples of loadtests/common.py.
+and ``<prefix>_failures.csv``; and the exact per-request samples of meshcert_loadtests/common.py.
 
 Locust's percentiles are bucketed (2 significant digits above 100 ms) and, over time, taken
 over its sliding window of the last ~10 s; the exact samples (local runs) give nearest-rank

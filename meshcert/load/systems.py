@@ -27,9 +27,9 @@ from meshcert.catalog.targets import Target, TargetError, load_target
 from meshcert.certify.harness import CERTIFY_TOPOLOGY, harness_for
 from meshcert.errors import HarnessError, MeshcertError, map_exceptions
 from meshcert.load.scenarios import TargetKind
-from simulators.common.identifiers import generate_juminhyo_code
-from simulators.common.population import generate
-from simulators.common.topology import Topology, TopologyError, load_topology
+from meshcert_simulators.common.identifiers import generate_juminhyo_code
+from meshcert_simulators.common.population import generate
+from meshcert_simulators.common.topology import Topology, TopologyError, load_topology
 
 JST = timezone(timedelta(hours=9))
 SEED_CHUNK = 500

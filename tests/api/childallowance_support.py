@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import yaml
 
-from simulators.authz import tokens
-from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
-from simulators.common.settings import Settings
-from simulators.common.topology import Topology, topology_from_raw
-from simulators.registry import create_app
+from meshcert_simulators.authz import tokens
+from meshcert_simulators.common.identifiers import generate_juminhyo_code, generate_my_number
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import Topology, topology_from_raw
+from meshcert_simulators.registry import create_app
 from tests.tokens import authz_key
 
 with warnings.catch_warnings():

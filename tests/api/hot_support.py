@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulators.common.hot_routes import HotRoute
+from meshcert_simulators.common.hot_routes import HotRoute
 
 VOLATILE = {"x-request-id", "date", "content-length"}
 

@@ -7,8 +7,8 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from simulators.common.settings import Settings
-from simulators.common.topology import Topology, load_topology
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import Topology, load_topology
 
 TOPOLOGY_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "topologies" / "jlis.yaml"
 ITEM = "TM00000000000002"

@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from simulators.common.identifiers import generate_juminhyo_code, generate_my_number
-from simulators.common.settings import Settings
-from simulators.common.topology import Topology, load_topology, topology_from_raw
-from simulators.registry import create_app
+from meshcert_simulators.common.identifiers import generate_juminhyo_code, generate_my_number
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import Topology, load_topology, topology_from_raw
+from meshcert_simulators.registry import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from simulators.common.settings import Settings
-from simulators.registry import create_app
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.registry import create_app
 from tests.api.mesh_support import mesh_app, mesh_topology
 
 

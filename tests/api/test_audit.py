@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 
-from suites.resident_registry.builders import LG, move_in, person
+from meshcert_suites.resident_registry.builders import LG, move_in, person
 from tests.conftest import bearer
 
 

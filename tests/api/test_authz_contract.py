@@ -15,10 +15,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
-from simulators.common.settings import Settings
-from simulators.common.topology import load_topology
-from simulators.registry import create_app
-from simulators.specs import contract_path, dump, served_spec
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import load_topology
+from meshcert_simulators.registry import create_app
+from meshcert_simulators.specs import contract_path, dump, served_spec
 from tests.api.mesh_support import client_for
 
 CONTRACT: dict[str, Any] = json.loads(contract_path("authz").read_text(encoding="utf-8"))
@@ -30,7 +30,7 @@ def test_served_authz_document_equals_the_committed_contract():
     assert dump(served_spec("authz")) == committed, (
         "the authorization server's OpenAPI document drifted from "
         "fixtures/specs/authz.openapi.json; if the change is deliberate, regenerate it "
-        "(python -m simulators.specs) and review the diff")
+        "(python -m meshcert_simulators.specs) and review the diff")
 
 
 def _validator(response: dict[str, Any], media_type: str) -> Any:

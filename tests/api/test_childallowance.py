@@ -1,4 +1,5 @@
-"""The reference child-allowance system (simulators/childallowance/) in-process with the real
+"""The reference child-allowance system (meshcert_simulators/childallowance/) in-process with the
+real
 authz, mesh and resident-tax apps: the trigger, the inquiry through the mesh, the decision and
 notice, its own art. 23 records, retries, giving up, restarts, and its HTTP edge."""
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.common.identifiers import find_my_numbers
+from meshcert_simulators.common.identifiers import find_my_numbers
 from tests.api.childallowance_support import World, family
 
 

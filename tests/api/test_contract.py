@@ -22,10 +22,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
-from simulators.common.settings import Settings
-from simulators.common.topology import load_topology
-from simulators.registry import create_app
-from simulators.specs import contract_path, dump, served_spec
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import load_topology
+from meshcert_simulators.registry import create_app
+from meshcert_simulators.specs import contract_path, dump, served_spec
 
 
 def test_served_document_equals_the_committed_contract():
@@ -33,7 +33,7 @@ def test_served_document_equals_the_committed_contract():
     served = dump(served_spec("municipal"))
     assert served == committed, (
         "the served OpenAPI document drifted from fixtures/specs/; if the change is deliberate, "
-        "run `python -m simulators.specs` and review the diff")
+        "run `python -m meshcert_simulators.specs` and review the diff")
 
 
 # Removed when the interpreter exits (the app is built at import, for collection).

@@ -1,4 +1,5 @@
-"""Exchange capture on the mesh (simulators.common.exchanges): what an inquirer sent, the status
+"""Exchange capture on the mesh (meshcert_simulators.common.exchanges): what an inquirer sent, the
+status
 it got (injected faults included), filtered by client and paged by sequence number."""
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def test_exchanges_are_admin_only_and_outside_the_contract(tmp_path):
 
 
 def test_inquiries_refused_before_their_body_is_read_are_captured(tmp_path):
-    """401 and 403 come before the body is read (simulators.common.hot_routes): the capture
+    """401 and 403 come before the body is read (meshcert_simulators.common.hot_routes): the capture
     still has each refusal — its status, the client, the body the caller sent."""
     sent = {"record_id": "refused-0001", "procedure_code": "JT01010000000214",
             "item_code": "TM00000000000002", "provider": TAX, "code": "X" * 16}

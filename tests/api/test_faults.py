@@ -1,4 +1,5 @@
-"""Fault injection (simulators.common.faults), in-process on the resident-registry simulator.
+"""Fault injection (meshcert_simulators.common.faults), in-process on the resident-registry
+simulator.
 
 Timing assertions are lower bounds only: an injected delay is at least what was asked for.
 """
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from suites.resident_registry.builders import LG, move_in
+from meshcert_suites.resident_registry.builders import LG, move_in
 from tests.conftest import bearer
 
 CHANGES = f"/municipalities/{LG}/changes"

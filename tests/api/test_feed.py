@@ -7,7 +7,7 @@ import threading
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from suites.resident_registry.builders import LG, move_in, person
+from meshcert_suites.resident_registry.builders import LG, move_in, person
 from tests.conftest import TestClient, bearer
 
 

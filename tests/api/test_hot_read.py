@@ -1,5 +1,5 @@
 """The hot read (GET a resident by 宛名番号) is a hot route, answered ahead of the app's
-middleware stack (simulators.common.hot_routes): it answers exactly as the documented route
+middleware stack (meshcert_simulators.common.hot_routes): it answers exactly as the documented route
 does, steps aside for fault plans, and its audit entries, committed in groups, keep the chain
 whole and in order."""
 
@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from simulators.common import access_log
-from simulators.common.settings import Settings
-from simulators.registry import create_app
-from suites.resident_registry.builders import LG, move_in
+from meshcert_simulators.common import access_log
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.registry import create_app
+from meshcert_suites.resident_registry.builders import LG, move_in
 from tests.api.hot_support import comparable, counting
 from tests.conftest import access_entries, bearer
 from tests.tokens import access_token, bearer_jwt

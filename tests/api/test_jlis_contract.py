@@ -20,8 +20,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
-from simulators.registry import create_app
-from simulators.specs import contract_path, dump, served_spec
+from meshcert_simulators.registry import create_app
+from meshcert_simulators.specs import contract_path, dump, served_spec
 from tests.api.jlis_support import auth, jlis_settings
 
 
@@ -29,7 +29,7 @@ def test_served_document_equals_the_committed_contract():
     committed = contract_path("jlis").read_text(encoding="utf-8")
     assert dump(served_spec("jlis")) == committed, (
         "the served OpenAPI document drifted from fixtures/specs/jlis.openapi.json; if the "
-        "change is deliberate, run `python -m simulators.specs` and review the diff")
+        "change is deliberate, run `python -m meshcert_simulators.specs` and review the diff")
 
 
 # Removed when the interpreter exits (the apps are built at import, for collection).

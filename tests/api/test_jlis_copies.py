@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulators.common.identifiers import generate_my_number
-from simulators.registry import create_app
+from meshcert_simulators.common.identifiers import generate_my_number
+from meshcert_simulators.registry import create_app
 from tests.api.jlis_support import ITEM, PROCEDURE, T0, auth, code_for, jlis_settings
 
 with warnings.catch_warnings():

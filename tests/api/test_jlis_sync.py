@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from simulators.jlis.sync import synced_code
-from simulators.registry import create_app
-from suites.resident_registry.builders import ADDRESS, move_in, movement, person
+from meshcert_simulators.jlis.sync import synced_code
+from meshcert_simulators.registry import create_app
+from meshcert_suites.resident_registry.builders import ADDRESS, move_in, movement, person
 from tests.api.jlis_support import PROCEDURE, T0, auth, jlis_settings
 
 with warnings.catch_warnings():
@@ -112,6 +112,6 @@ def test_sync_without_a_registry_source_is_not_configured(tmp_path: Path):
 def test_sync_delay_setting_is_validated(tmp_path: Path):
     import pytest
 
-    from simulators.common.settings import SettingsError
+    from meshcert_simulators.common.settings import SettingsError
     with pytest.raises(SettingsError, match="MESHCERT_JLIS_SYNC_DELAY_S"):
         create_app(jlis_settings(tmp_path, sync_delay_s="soon"))

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from simulators.authz import tokens
-from simulators.common.auth import Authenticator, JwtVerifier
-from simulators.common.settings import Settings
-from simulators.common.topology import Topology
-from simulators.registry import create_app
-from suites.resident_registry.builders import LG, move_in
+from meshcert_simulators.authz import tokens
+from meshcert_simulators.common.auth import Authenticator, JwtVerifier
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import Topology
+from meshcert_simulators.registry import create_app
+from meshcert_suites.resident_registry.builders import LG, move_in
 from tests.conftest import bearer
 from tests.tokens import MUNICIPAL_AUDIENCE, access_token, authz_key, bearer_jwt, client_key
 

@@ -3,7 +3,7 @@ static tokens; the caller must be an institution; the audit scope shows flagged 
 
 from __future__ import annotations
 
-from simulators.authz import tokens
+from meshcert_simulators.authz import tokens
 from tests.api.mesh_support import (
     CHILD,
     FakeProvider,

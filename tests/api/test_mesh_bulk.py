@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 
-from simulators.mesh.store import MeshStore
+from meshcert_simulators.mesh.store import MeshStore
 from tests.api.mesh_support import (
     BENEFIT,
     CHILD,

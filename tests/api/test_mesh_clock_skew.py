@@ -1,6 +1,6 @@
 """The mesh's clock follows a clock-skew fault plan: with its "today" moved before the legal
 basis of an inquiry, the mesh itself refuses it as not permitted and records the refusal — how
-the mesh-inquirer suites make the mesh refuse a correct inquirer (suites/mesh_inquirer/
+the mesh-inquirer suites make the mesh refuse a correct inquirer (meshcert_suites/mesh_inquirer/
 failures.py)."""
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ import sqlite3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulators.common.identifiers import find_my_numbers
-from simulators.mesh.codes import CodeDeriver
+from meshcert_simulators.common.identifiers import find_my_numbers
+from meshcert_simulators.mesh.codes import CodeDeriver
 from tests.api.mesh_support import CHILD, TAX, auth, client_for, mesh_app, mesh_topology, person
 
 CODE = re.compile(r"[A-Z2-7]{32}")

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 import yaml
 
-from simulators.common.topology import TopologyError, load_topology
-from simulators.mesh.legal_basis import LegalBasisError, load_legal_basis
+from meshcert_simulators.common.topology import TopologyError, load_topology
+from meshcert_simulators.mesh.legal_basis import LegalBasisError, load_legal_basis
 from tests.api.mesh_support import CHILD, CHILD_PROC, MESH_TOPOLOGY, TAX, TAX_ITEM
 
 

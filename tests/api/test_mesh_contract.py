@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
-from simulators.specs import contract_path, dump, served_spec
+from meshcert_simulators.specs import contract_path, dump, served_spec
 from tests.api.mesh_support import CHILD, FakeProvider, auth, mesh_app, mesh_topology
 
 
@@ -24,7 +24,8 @@ def test_served_mesh_document_equals_the_committed_contract():
     committed = contract_path("mesh").read_text(encoding="utf-8")
     assert dump(served_spec("mesh")) == committed, (
         "the mesh's OpenAPI document drifted from fixtures/specs/mesh.openapi.json; if the "
-        "change is deliberate, regenerate it (python -m simulators.specs) and review the diff")
+        "change is deliberate, regenerate it (python -m meshcert_simulators.specs) and review the "
+        "diff")
 
 
 _DATA = tempfile.TemporaryDirectory(prefix="meshcert-mesh-schemathesis-")

@@ -1,4 +1,5 @@
-"""The mesh's single inquiry is a hot route (simulators.common.hot_routes): it answers every
+"""The mesh's single inquiry is a hot route (meshcert_simulators.common.hot_routes): it answers
+every
 kind of request as the documented route does, records the same exchanges for the suites, and
 leaves bodies the edge must refuse (wrong media type, undeclared or oversize length) to it."""
 
@@ -16,9 +17,9 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from simulators.common.hot_routes import HotRoute, HotRoutes
-from simulators.common.settings import Settings
-from simulators.registry import create_app
+from meshcert_simulators.common.hot_routes import HotRoute, HotRoutes
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.registry import create_app
 from tests.api.hot_support import comparable, counting
 from tests.api.mesh_support import (
     CHILD,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulators.common.identifiers import find_my_numbers
+from meshcert_simulators.common.identifiers import find_my_numbers
 from tests.api.mesh_support import (
     BENEFIT,
     CHILD,

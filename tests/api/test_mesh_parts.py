@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from simulators.common.problems import Problem
-from simulators.contracts.provider import ProvidedItem, ProvisionRequest, ProvisionResponse
-from simulators.mesh.provider_call import ProviderCaller
+from meshcert_simulators.common.problems import Problem
+from meshcert_simulators.contracts.provider import ProvidedItem, ProvisionRequest, ProvisionResponse
+from meshcert_simulators.mesh.provider_call import ProviderCaller
 from tests.api import mesh_support as ms
 
 TOPO = ms.mesh_topology()

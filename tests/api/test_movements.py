@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from simulators.common.identifiers import is_valid_my_number
-from suites.resident_registry.builders import ADDRESS, LG, move_in, movement, person
+from meshcert_simulators.common.identifiers import is_valid_my_number
+from meshcert_suites.resident_registry.builders import ADDRESS, LG, move_in, movement, person
 from tests.conftest import bearer
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from suites.resident_registry.builders import LG, move_in, person
+from meshcert_suites.resident_registry.builders import LG, move_in, person
 from tests.conftest import bearer
 
 TODAY = date(2026, 3, 16)  # the clock is pinned so the window edges are exact

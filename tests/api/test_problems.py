@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from suites.resident_registry.builders import LG, move_in
+from meshcert_suites.resident_registry.builders import LG, move_in
 from tests.conftest import bearer
 
 PROBLEM = "application/problem+json"
@@ -122,7 +122,7 @@ def test_problem_carries_the_request_id(registry_client):
 
 
 def test_an_unexpected_error_is_a_500_problem_logged_once(settings, caplog):
-    from simulators.common.app import build_app
+    from meshcert_simulators.common.app import build_app
     from tests.conftest import TestClient
 
     app = build_app(settings, title="t", description="t")

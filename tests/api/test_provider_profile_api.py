@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from simulators.common.identifiers import find_my_numbers, generate_my_number
+from meshcert_simulators.common.identifiers import find_my_numbers, generate_my_number
 from tests.api.mesh_support import TAX_ITEM, auth, client_for, mesh_topology
 from tests.api.tax_support import jlis_app, tax_app
 from tests.api.test_tax_provider import FIGURES, provision

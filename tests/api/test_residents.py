@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from simulators.common.identifiers import is_valid_juminhyo_code, is_valid_mod11
-from simulators.common.settings import Settings
-from simulators.registry import create_app
-from suites.resident_registry.builders import LG, move_in, person
+from meshcert_simulators.common.identifiers import is_valid_juminhyo_code, is_valid_mod11
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.registry import create_app
+from meshcert_suites.resident_registry.builders import LG, move_in, person
 from tests.conftest import TestClient, bearer
 
 MY_NUMBER = "123456789018"

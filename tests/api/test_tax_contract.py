@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, seed, settings
 
 from meshcert.certify.contract_checks import CONFORMANCE_CHECKS
-from simulators.specs import contract_path, dump, served_spec
+from meshcert_simulators.specs import contract_path, dump, served_spec
 from tests.api.tax_support import jlis_app, tax_app
 
 
@@ -27,7 +27,7 @@ def test_served_document_equals_the_committed_contract():
     committed = contract_path("tax").read_text(encoding="utf-8")
     assert dump(served_spec("tax")) == committed, (
         "the served OpenAPI document drifted from fixtures/specs/tax.openapi.json; if the "
-        "change is deliberate, run `python -m simulators.specs` and review the diff")
+        "change is deliberate, run `python -m meshcert_simulators.specs` and review the diff")
 
 
 # Removed when the interpreter exits (the apps are built at import, for collection).

@@ -1,4 +1,5 @@
-"""The reference individual-resident-tax system (simulators/tax/): figures stored by its own
+"""The reference individual-resident-tax system (meshcert_simulators/tax/): figures stored by its
+own
 符号 (issued by a real in-process mesh), real-time answers to the mesh, art. 23 records, and
 copies published to a real in-process J-LIS."""
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.common.identifiers import find_my_numbers
+from meshcert_simulators.common.identifiers import find_my_numbers
 from tests.api.mesh_support import (
     CHILD,
     CHILD_PROC,
@@ -63,7 +64,7 @@ def test_seeding_stores_figures_by_the_systems_own_code(seeded):
 
 
 def test_synthetic_figures_are_deterministic(tmp_path: Path):
-    from simulators.tax.store import synthetic_figures
+    from meshcert_simulators.tax.store import synthetic_figures
     assert synthetic_figures(3, person(2)) == synthetic_figures(3, person(2))
     assert synthetic_figures(3, person(2)) != synthetic_figures(4, person(2))
 
@@ -233,7 +234,7 @@ def test_the_mesh_routes_a_real_time_inquiry_to_the_tax_system(tmp_path: Path):
 
 
 def test_the_hot_provision_answers_as_the_documented_route(tmp_path: Path):
-    """POST /v1/provisions is a hot route (simulators.common.hot_routes): every kind of
+    """POST /v1/provisions is a hot route (meshcert_simulators.common.hot_routes): every kind of
     request is answered as the documented route answers it."""
     from tests.api.hot_support import comparable, counting
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from meshcert.backends import containers
-from simulators.common.topology import DEFAULT_TOPOLOGY, with_absolute_paths
+from meshcert_simulators.common.topology import DEFAULT_TOPOLOGY, with_absolute_paths
 
 REQUIRE_ENV = "MESHCERT_REQUIRE_DOCKER"
 

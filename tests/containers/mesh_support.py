@@ -13,7 +13,7 @@ import yaml
 
 from meshcert.backends import containers
 from meshcert.backends.processes import check_health
-from simulators.common.identifiers import generate_juminhyo_code
+from meshcert_simulators.common.identifiers import generate_juminhyo_code
 from tests.containers.conftest import unique, write_topology
 
 FAULTS_TOPOLOGY = Path(__file__).with_name("faults.yaml")

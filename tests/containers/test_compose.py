@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from meshcert.backends.containers import compose_document, make_plan
-from simulators.common.topology import DEFAULT_TOPOLOGY
+from meshcert_simulators.common.topology import DEFAULT_TOPOLOGY
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
@@ -87,7 +87,7 @@ def test_the_projects_wheel_is_built_without_the_reports_runs_wrote(tmp_path: Pa
 
 
 def test_a_simulator_on_another_host_is_refused_before_anything_starts(tmp_path: Path):
-    from simulators.common.topology import TopologyError
+    from meshcert_simulators.common.topology import TopologyError
     from tests.containers.conftest import write_topology
 
     topology = write_topology(tmp_path, "ct-host", {"municipal": 19131, "authz": 19130},

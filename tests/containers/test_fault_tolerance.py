@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from meshcert.backends import containers
-from suites.resident_registry.builders import move_in, person
+from meshcert_suites.resident_registry.builders import move_in, person
 from tests.containers.mesh_support import (
     LG,
     ContainerMesh,

@@ -22,7 +22,8 @@ from tests.containers.mesh_support import (
 )
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
-# The mesh gives a provider 5 s (simulators/mesh/app.py); a hang would take the client's 30 s.
+# The mesh gives a provider 5 s (meshcert_simulators/mesh/app.py); a hang would take the client's
+# 30 s.
 BOUND_S = 8.0
 DOCUMENTED = {(502, "urn:meshcert:problem:provider-unreachable"),
               (504, "urn:meshcert:problem:provider-timeout")}

@@ -1,4 +1,4 @@
-"""The peer relays inside a container (simulators/container.py), in-process: bytes pass
+"""The peer relays inside a container (meshcert_simulators/container.py), in-process: bytes pass
 through both ways, and a peer that cannot be reached closes the caller's connection at once."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from simulators.container import parse_peers, start_relays
+from meshcert_simulators.container import parse_peers, start_relays
 
 
 def free_port() -> int:

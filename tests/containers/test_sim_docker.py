@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from meshcert.backends import containers
-from suites.resident_registry.builders import move_in, person
+from meshcert_suites.resident_registry.builders import move_in, person
 from tests.conftest import access_entries
 from tests.containers.conftest import unique, write_topology
 

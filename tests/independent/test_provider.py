@@ -1,5 +1,5 @@
 """An independent information provider (tests/independent/provider/, written from the committed
-contract and the catalog, importing nothing of simulators/) is certified the way a vendor
+contract and the catalog, importing nothing of meshcert_simulators/) is certified the way a vendor
 certifies a system: its own process, its target file without ``launch``
 (tests/independent/provider/target.yaml, here with the port it got) and the published harness
 topology fixtures/topologies/information-provider.yaml (a copy on free ports).

@@ -1,5 +1,5 @@
 """An independent resident registry (tests/independent/registry/, written from the committed
-contract and the catalog, importing nothing of simulators/) is certified the way a vendor
+contract and the catalog, importing nothing of meshcert_simulators/) is certified the way a vendor
 certifies a system: ``meshcert harness up`` starts the harness side and says what to trust, the
 system is started by this test as a process of its own with that CA's server certificate and
 issuer, and ``meshcert certify`` judges it from its target file (no ``launch``).

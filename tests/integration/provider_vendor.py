@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from simulators.common.tls import ensure_local_tls
+from meshcert_simulators.common.tls import ensure_local_tls
 from tests.integration.topologies import copy_on_free_ports
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,6 @@
 """A process of its own serving HTTP until a block ends (:func:`serving`), and one simulator
-served as it is in the field — ``python -m simulators.serve`` (uvicorn, the protocol serve.py
+served as it is in the field — ``python -m meshcert_simulators.serve`` (uvicorn, the protocol
+serve.py
 chooses) — on a free port, with its stderr (access log, server log) in a file (:func:`served`)."""
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def served(tmp_path: Path, name: str, topology: Path = TOPOLOGIES / "embedded.ya
     host, port = spec.get("host", "127.0.0.1"), int(spec["port"])
     log = tmp_path / f"{name}.log"
     url = f"http://{host}:{port}"
-    command = [sys.executable, "-m", "simulators.serve", "--name", name, "--topology",
+    command = [sys.executable, "-m", "meshcert_simulators.serve", "--name", name, "--topology",
                str(topo_path), "--data-dir", str(tmp_path / "data")]
     with serving(command, f"{url}/health", log, timeout_s=timeout_s):
         yield Served(url, host, port, log, topo_path)

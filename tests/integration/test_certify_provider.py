@@ -1,4 +1,5 @@
-"""`meshcert certify` of the bundled reference information provider (simulators/tax/) end to
+"""`meshcert certify` of the bundled reference information provider (meshcert_simulators/tax/) end
+to
 end: the harness plays the mesh towards it over HTTPS with JWT access tokens, runs J-LIS for its
 copies, and certifies every PRV requirement; the signed report verifies."""
 
@@ -64,7 +65,7 @@ def test_a_provider_certified_again_gets_the_same_verdict(tmp_path: Path):
                                   name="the reference provider as a vendor's system")
     verdicts = []
     for run in (1, 2):
-        serve = [sys.executable, "-m", "simulators.serve", "--name", "tax", "--topology",
+        serve = [sys.executable, "-m", "meshcert_simulators.serve", "--name", "tax", "--topology",
                  str(harness.topology_path), "--data-dir", str(tmp_path / f"provider-{run}"),
                  "--tls-dir", str(harness.ca_file.parent)]
         with serving(serve, f"{base_url}/health", tmp_path / "provider.log",

@@ -18,7 +18,7 @@ import yaml
 from meshcert.backends import processes
 from meshcert.backends.ports import free_port
 from meshcert.certify.harness import PROFILE_TOPOLOGIES
-from simulators.common.tls import client_context
+from meshcert_simulators.common.tls import client_context
 from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow

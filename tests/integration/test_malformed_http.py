@@ -1,7 +1,8 @@
 """A request the HTTP parser refuses — a negative Content-Length, a control character in the
 path, a malformed request line — is answered like every other bad request: RFC 9457
 problem+json (400, a stable type), an X-Request-ID, one access-log line. Sent over raw sockets
-to simulators served as ``python -m simulators.serve`` serves them (simulators/common/
+to simulators served as ``python -m meshcert_simulators.serve`` serves them
+(meshcert_simulators/common/
 http_protocol.py)."""
 
 from __future__ import annotations

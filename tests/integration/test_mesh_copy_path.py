@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.common.identifiers import find_my_numbers, generate_juminhyo_code
+from meshcert_simulators.common.identifiers import find_my_numbers, generate_juminhyo_code
 from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from simulators.common.identifiers import generate_juminhyo_code
-from simulators.common.tls import LocalTls, client_certificate, client_context
+from meshcert_simulators.common.identifiers import generate_juminhyo_code
+from meshcert_simulators.common.tls import LocalTls, client_certificate, client_context
 from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,6 @@
 """Horizontal linkage on the real-time path, over real HTTP between real processes: the
-reference resident-tax system (simulators/tax/) is seeded (it gets its own 符号 from the mesh),
+reference resident-tax system (meshcert_simulators/tax/) is seeded (it gets its own 符号 from the
+mesh),
 the child-allowance institution asks the mesh with its own 符号, and the mesh converts the code
 and routes the inquiry to the tax system, which answers from its own data."""
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.common.identifiers import find_my_numbers, generate_juminhyo_code
+from meshcert_simulators.common.identifiers import find_my_numbers, generate_juminhyo_code
 from tests.integration.test_mesh_copy_path import MESH_TOPOLOGY, token
 from tests.integration.topologies import copy_on_free_ports
 

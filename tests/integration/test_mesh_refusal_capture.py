@@ -1,4 +1,4 @@
-"""Over real HTTP (the mesh as ``python -m simulators.serve`` runs it), an inquiry refused
+"""Over real HTTP (the mesh as ``python -m meshcert_simulators.serve`` runs it), an inquiry refused
 before its body is read (401, 403) is answered, captured for the harness with its body, and
 logged as one access-log line — never as a server traceback."""
 

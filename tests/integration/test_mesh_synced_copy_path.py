@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.common.identifiers import find_my_numbers
-from suites.resident_registry.builders import ADDRESS, move_in, movement, person
+from meshcert_simulators.common.identifiers import find_my_numbers
+from meshcert_suites.resident_registry.builders import ADDRESS, move_in, movement, person
 from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow

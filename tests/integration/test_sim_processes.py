@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.common.topology import DEFAULT_TOPOLOGY
+from meshcert_simulators.common.topology import DEFAULT_TOPOLOGY
 from tests.conftest import access_entries
 from tests.integration.topologies import copy_on_free_ports
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulators.authz import tokens
-from simulators.common.tls import LocalTls, client_context
+from meshcert_simulators.authz import tokens
+from meshcert_simulators.common.tls import LocalTls, client_context
 from tests.integration.topologies import copy_on_free_ports
 from tests.tokens import MUNICIPAL_AUDIENCE, client_key
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from meshcert.backends.ports import free_port
-from simulators.common.topology import with_absolute_paths
+from meshcert_simulators.common.topology import with_absolute_paths
 
 
 def copy_on_free_ports(source: Path, path: Path,

@@ -142,6 +142,6 @@ def test_distributed_modes_are_lent_to_locusts_own_flags():
 
 def test_meshcert_itself_never_imports_locust():
     # Locust's gevent patching breaks ssl in pytest and the harness: it runs in its own process.
-    for path in [*(ROOT / "meshcert").rglob("*.py"), *(ROOT / "suites").rglob("*.py")]:
+    for path in [*(ROOT / "meshcert").rglob("*.py"), *(ROOT / "meshcert_suites").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
         assert "import locust" not in text and "from locust" not in text, path

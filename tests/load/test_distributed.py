@@ -15,7 +15,7 @@ import yaml
 
 from meshcert.backends.ports import free_port, on_free_ports
 from meshcert.load.systems import run_name
-from simulators.common.topology import load_topology
+from meshcert_simulators.common.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CERTIFY = ROOT / "fixtures" / "topologies" / "certify.yaml"

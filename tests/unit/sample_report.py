@@ -40,17 +40,17 @@ def sample_tests() -> list[dict[str, Any]]:
     rng = random.Random(7)
     latency = [round(rng.lognormvariate(3.2, 0.45), 2) for _ in range(400)]
     return [
-        record("suites/rr/test_tls.py::test_tls_only", ["SEC-TLS-001"]),
-        record("suites/rr/test_auth.py::test_another_audience_is_refused[single]",
+        record("meshcert_suites/rr/test_tls.py::test_tls_only", ["SEC-TLS-001"]),
+        record("meshcert_suites/rr/test_auth.py::test_another_audience_is_refused[single]",
                     ["SEC-AUTH-002"], "failed",
                     message="AssertionError: a token for another audience must be refused "
                             "with 401; the target answered 200"),
-        record("suites/rr/test_auth.py::test_expired_is_refused", ["SEC-AUTH-003"]),
-        record("suites/rr/test_errors.py::test_problem_json", ["ERR-PROB-001"], "error",
+        record("meshcert_suites/rr/test_auth.py::test_expired_is_refused", ["SEC-AUTH-003"]),
+        record("meshcert_suites/rr/test_errors.py::test_problem_json", ["ERR-PROB-001"], "error",
                     message="RuntimeError: the seeding endpoint is down", phase="setup"),
-        record("suites/rr/test_ids.py::test_request_id", ["ERR-REQID-001"], "failed",
+        record("meshcert_suites/rr/test_ids.py::test_request_id", ["ERR-REQID-001"], "failed",
                     message="AssertionError: no X-Request-ID"),
-        record("suites/rr/test_perf.py::test_reads_are_fast", ["PERF-READ-001"],
+        record("meshcert_suites/rr/test_perf.py::test_reads_are_fast", ["PERF-READ-001"],
                     user_properties={"latency_ms": latency}),
     ]
 

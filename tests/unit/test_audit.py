@@ -1,4 +1,5 @@
-"""The operation log's hash input (simulators.common.audit): the documented canonical JSON."""
+"""The operation log's hash input (meshcert_simulators.common.audit): the documented canonical
+JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators.common import audit
+from meshcert_simulators.common import audit
 
 # Text as it reaches the log (decoded UTF-8: no lone surrogates), and the other field types.
 FIELD = st.one_of(st.text(st.characters(exclude_categories=["Cs"])),

@@ -117,7 +117,7 @@ def test_a_run_with_only_harness_errors_exits_3_and_is_not_certified(tmp_path: P
     from meshcert.catalog.requirements import load_catalog
     from tests.unit.sample_report import record
 
-    tests = [record(f"suites/t.py::test_{r.id}", [r.id])
+    tests = [record(f"meshcert_suites/t.py::test_{r.id}", [r.id])
              for r in load_catalog().for_profile("resident-registry")]
     tests[0]["outcome"], tests[0]["phase"] = "error", "setup"
     certificate = make_report(tmp_path / "r", key, tests=tests)

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from simulators.childallowance.allowance import monthly_amounts
-from simulators.childallowance.mesh_client import retry_after_seconds
-from simulators.childallowance.retry import (
+from meshcert_simulators.childallowance.allowance import monthly_amounts
+from meshcert_simulators.childallowance.mesh_client import retry_after_seconds
+from meshcert_simulators.childallowance.retry import (
     Clock,
     GaveUp,
     Refused,

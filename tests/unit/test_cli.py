@@ -11,9 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 from meshcert.cli import app
-from simulators.common.identifiers import is_valid_mod11, is_valid_my_number
-from simulators.common.topology import DEFAULT_TOPOLOGY
-from simulators.municipal.models import SeedResident
+from meshcert_simulators.common.identifiers import is_valid_mod11, is_valid_my_number
+from meshcert_simulators.common.topology import DEFAULT_TOPOLOGY
+from meshcert_simulators.municipal.models import SeedResident
 
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
 from meshcert.certify.evidence import Recorder
-from suites.resident_registry.test_contract import Runner, _operation
+from meshcert_suites.resident_registry.test_contract import Runner, _operation
 
 ANSWERS = {"/health": (200, {"status": "ok"})}
 

@@ -1,4 +1,4 @@
-"""Group commit (simulators.common.storage): the transactions of one event-loop turn commit
+"""Group commit (meshcert_simulators.common.storage): the transactions of one event-loop turn commit
 together, each request's changes are durable before it is told so, one that fails takes back
 only its own changes, and everything else sees the database as if each had committed alone."""
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from simulators.common.storage import Database
+from meshcert_simulators.common.storage import Database
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, who TEXT);"
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from meshcert.certify.verdicts import HarnessFault, ensure_harness_ok
-from suites.information_provider.mesh_side import Jlis
+from meshcert_suites.information_provider.mesh_side import Jlis
 
 BROKEN_BODY = '{"type": "about:blank", "title": "database is locked", "status": 500}'
 

@@ -26,8 +26,8 @@ from meshcert.certify.harness_side import (
     plan,
 )
 from meshcert.cli.harness import harness_app, render
-from simulators.common.tls import LocalTls
-from simulators.common.topology import load_topology
+from meshcert_simulators.common.tls import LocalTls
+from meshcert_simulators.common.topology import load_topology
 
 KEYS = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 REFERENCE = {"resident-registry": "municipal", "information-provider": "tax",

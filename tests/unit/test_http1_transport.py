@@ -1,4 +1,5 @@
-"""The mesh's outgoing transport (simulators.common.http1_transport) against small servers on
+"""The mesh's outgoing transport (meshcert_simulators.common.http1_transport) against small servers
+on
 127.0.0.1 that answer as scripted: kept-alive reuse, framing of every kind, the failures a
 provider can cause, and the fallback for ``https``."""
 
@@ -11,7 +12,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from simulators.common.http1_transport import Http1Transport, post
+from meshcert_simulators.common.http1_transport import Http1Transport, post
 
 Answer = Callable[[bytes], bytes | None]  # request head + body -> raw response (None: hang)
 

@@ -17,7 +17,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from meshcert.checks import Leak, ensure_no_identifiers, exchange_parts, find_identifiers
-from simulators.common.identifiers import (
+from meshcert_simulators.common.identifiers import (
     generate_juminhyo_code,
     generate_my_number,
     integrated_atena_number,

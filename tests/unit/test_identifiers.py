@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators.common.identifiers import (
+from meshcert_simulators.common.identifiers import (
     corporate_number_check_digit,
     find_my_numbers,
     generate_atena_number,

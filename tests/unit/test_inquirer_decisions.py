@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suites.mesh_inquirer.decisions import decision_signs, ensure_undecided
+from meshcert_suites.mesh_inquirer.decisions import decision_signs, ensure_undecided
 
 FULL_WIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
 

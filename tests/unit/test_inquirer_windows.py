@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from suites.mesh_inquirer.conftest import Person
-from suites.mesh_inquirer.failures import KINDS, SLACK_S, Outcome
+from meshcert_suites.mesh_inquirer.conftest import Person
+from meshcert_suites.mesh_inquirer.failures import KINDS, SLACK_S, Outcome
 
 
 def concluded_after(seconds: float | None, stated: float = 4.0) -> Outcome:

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators.common.japanese_calendar import (
+from meshcert_simulators.common.japanese_calendar import (
     DEFAULT_ERAS_PATH,
     REASONS,
     EraTable,

@@ -8,15 +8,15 @@ import unicodedata
 
 import pytest
 
-from simulators.common.identifiers import is_valid_local_government_code
-from simulators.common.municipalities import (
+from meshcert_simulators.common.identifiers import is_valid_local_government_code
+from meshcert_simulators.common.municipalities import (
     CSV_PATH,
     Municipality,
     all_municipalities,
     lookup,
     municipalities_only,
 )
-from simulators.common.text import KANA_PATTERN
+from meshcert_simulators.common.text import KANA_PATTERN
 
 KANA = re.compile(KANA_PATTERN)
 

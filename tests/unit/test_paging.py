@@ -1,9 +1,9 @@
-"""The one cursor pager (simulators/common/paging.py), on a real SQLite file."""
+"""The one cursor pager (meshcert_simulators/common/paging.py), on a real SQLite file."""
 
 from __future__ import annotations
 
-from simulators.common.paging import next_after, seq_page, split_page
-from simulators.common.storage import Database
+from meshcert_simulators.common.paging import next_after, seq_page, split_page
+from meshcert_simulators.common.storage import Database
 
 SCHEMA = "CREATE TABLE t (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL);"
 

@@ -1,4 +1,4 @@
-"""The synthetic population generator (simulators/common/population.py)."""
+"""The synthetic population generator (meshcert_simulators/common/population.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulators.common.identifiers import (
+from meshcert_simulators.common.identifiers import (
     is_valid_juminhyo_code,
     is_valid_mod11,
     is_valid_my_number,
 )
-from simulators.common.japanese_calendar import UncertainDate, parse_birth_date
-from simulators.common.municipalities import lookup
-from simulators.common.population import (
+from meshcert_simulators.common.japanese_calendar import UncertainDate, parse_birth_date
+from meshcert_simulators.common.municipalities import lookup
+from meshcert_simulators.common.population import (
     AS_OF,
     encode_record,
     generate,
@@ -32,8 +32,8 @@ from simulators.common.population import (
     towns,
     write_jsonl,
 )
-from simulators.common.text import KANA_PATTERN
-from simulators.municipal.models import RELATIONSHIPS, SeedResident
+from meshcert_simulators.common.text import KANA_PATTERN
+from meshcert_simulators.municipal.models import RELATIONSHIPS, SeedResident
 
 KANA = re.compile(KANA_PATTERN)
 BANCHI = re.compile(r"[0-9]+(-[0-9]+)*")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from meshcert.catalog.requirements import load_catalog
 from meshcert.certify.harness import PROFILE_TOPOLOGIES
-from simulators.common.topology import load_topology
+from meshcert_simulators.common.topology import load_topology
 
 
 def test_every_profile_has_a_default_topology_with_its_simulators():

@@ -12,9 +12,9 @@ from joserfc import jwt
 from meshcert.catalog.targets import TargetError, load_target
 from meshcert.certify.harness import harness_for
 from meshcert.certify.selftest import reference_target
-from simulators.authz.tokens import load_key_set
-from simulators.common.topology import load_topology
-from simulators.tax.app import PROVIDE_ROLE
+from meshcert_simulators.authz.tokens import load_key_set
+from meshcert_simulators.common.topology import load_topology
+from meshcert_simulators.tax.app import PROVIDE_ROLE
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "fixtures" / "vendors" / "reference-provider.yaml"

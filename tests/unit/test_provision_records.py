@@ -1,4 +1,4 @@
-"""The one art. 23 record table (simulators/common/provision_records.py): its DDL, insert,
+"""The one art. 23 record table (meshcert_simulators/common/provision_records.py): its DDL, insert,
 page by sequence number and seven-year retention, on a real SQLite file."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulators.common.provision_records import ProvisionRecords, retention_cutoff
-from simulators.common.storage import Database
+from meshcert_simulators.common.provision_records import ProvisionRecords, retention_cutoff
+from meshcert_simulators.common.storage import Database
 
 RECORDS = ProvisionRecords(columns=(("requested_at", "TEXT NOT NULL"), ("outcome", "TEXT")),
                            unique=True, indexes=(("provision_records_age", "requested_at"),))

@@ -66,7 +66,7 @@ def test_a_run_with_only_harness_errors_says_could_not_judge(tmp_path: Path) -> 
     from tests.unit.sample_report import record
 
     key, _ = signing.load_or_create_key(tmp_path / "key.pem")
-    tests = [record(f"suites/t.py::test_{r.id}", [r.id])
+    tests = [record(f"meshcert_suites/t.py::test_{r.id}", [r.id])
              for r in load_catalog("2026.1").for_profile("resident-registry")]
     tests[0].update(outcome="error", phase="setup", message="the municipal simulator is down")
     make_report(tmp_path / "out", key, tests=tests)

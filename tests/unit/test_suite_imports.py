@@ -1,5 +1,6 @@
 """The suites judge a vendor system from the committed contracts and the catalog only: no file
-under suites/ imports the simulators' models or constants (issue 11, "everything the contract
+under meshcert_suites/ imports the simulators' models or constants (issue 11, "everything the
+contract
 says, nothing the reference adds").
 
 Test data the suites make (fresh identifiers, JIS X 0402 places) comes through meshcert.synthetic,
@@ -15,21 +16,22 @@ from pathlib import Path
 
 import pytest
 
-SUITES = Path(__file__).resolve().parents[2] / "suites"
+SUITES = Path(__file__).resolve().parents[2] / "meshcert_suites"
 
 # module -> (the names a suite may take from it, why it is not a judgment)
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     # The harness mints access tokens — valid, expired, mis-signed, for another audience — to
     # see whether the target refuses them (SEC-AUTH-*); the tokens are requests, not verdicts.
-    "simulators.authz.tokens": (
+    "meshcert_simulators.authz.tokens": (
         frozenset({"access_token_claims", "generate_key", "hmac_token", "sign",
                    "unsigned_token"}),
         "harness-side token minting"),
     # The header that scopes a fault plan to the harness's own requests to its simulators.
-    "simulators.common.faults": (frozenset({"RUN_HEADER"}), "fault-control header"),
+    "meshcert_simulators.common.faults": (frozenset({"RUN_HEADER"}), "fault-control header"),
     # The harness playing the mesh towards a provider issues that provider's 符号 for its
     # synthetic persons (under the harness's own secrets): test data, never compared with.
-    "simulators.mesh.codes": (frozenset({"CodeDeriver"}), "the harness-as-mesh 符号 deriver"),
+    "meshcert_simulators.mesh.codes": (frozenset({"CodeDeriver"}),
+                                       "the harness-as-mesh 符号 deriver"),
 }
 
 
@@ -41,14 +43,14 @@ def simulator_imports(source: str) -> list[tuple[int, str, str]]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name, "*") for alias in node.names
-                      if alias.name.split(".")[0] == "simulators"]
+                      if alias.name.split(".")[0] == "meshcert_simulators"]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
-                and node.module.split(".")[0] == "simulators":
+                and node.module.split(".")[0] == "meshcert_simulators":
             found += [(node.lineno, node.module, alias.name) for alias in node.names]
         elif isinstance(node, ast.Call) and node.args \
                 and isinstance(node.args[0], ast.Constant) \
                 and isinstance(node.args[0].value, str) \
-                and node.args[0].value.split(".")[0] == "simulators" \
+                and node.args[0].value.split(".")[0] == "meshcert_simulators" \
                 and _called(node) in {"import_module", "__import__"}:
             found.append((node.lineno, node.args[0].value, "*"))
     return found
@@ -89,16 +91,18 @@ def test_every_allowed_import_is_still_used():
 
 
 @pytest.mark.parametrize(("source", "expected"), [
-    ("from simulators.tax.models import TaxPayload", [(1, "simulators.tax.models", "TaxPayload")]),
-    ("import simulators.mesh.provider_api as api", [(1, "simulators.mesh.provider_api", "*")]),
-    ("def f():\n    from simulators.common.identifiers import generate_my_number\n",
-     [(2, "simulators.common.identifiers", "generate_my_number")]),
-    ("import importlib\nm = importlib.import_module('simulators.tax.models')",
-     [(2, "simulators.tax.models", "*")]),
-    ("from simulators import tax", [(1, "simulators", "tax")]),
-    ("from simulators.common.faults import RUN_HEADER, FaultPlan",
-     [(1, "simulators.common.faults", "FaultPlan")]),
-    ("from meshcert.synthetic import lookup\nfrom suites.paging import cursor_pages", []),
+    ("from meshcert_simulators.tax.models import TaxPayload",
+     [(1, "meshcert_simulators.tax.models", "TaxPayload")]),
+    ("import meshcert_simulators.mesh.provider_api as api",
+     [(1, "meshcert_simulators.mesh.provider_api", "*")]),
+    ("def f():\n    from meshcert_simulators.common.identifiers import generate_my_number\n",
+     [(2, "meshcert_simulators.common.identifiers", "generate_my_number")]),
+    ("import importlib\nm = importlib.import_module('meshcert_simulators.tax.models')",
+     [(2, "meshcert_simulators.tax.models", "*")]),
+    ("from meshcert_simulators import tax", [(1, "meshcert_simulators", "tax")]),
+    ("from meshcert_simulators.common.faults import RUN_HEADER, FaultPlan",
+     [(1, "meshcert_simulators.common.faults", "FaultPlan")]),
+    ("from meshcert.synthetic import lookup\nfrom meshcert_suites.paging import cursor_pages", []),
     ("import simulators_like\nfrom .simulators import x", []),
 ])
 def test_the_check_sees_every_way_of_importing_a_simulator(source, expected):

@@ -15,12 +15,17 @@ import respx
 import yaml
 from joserfc import jws, jwt
 
-from simulators.authz import tokens
-from simulators.authz.keys import make_keys
-from simulators.common.auth import JwksEndpoint, JwtVerifier, KeysUnavailable, TokenRejected
-from simulators.common.settings import Settings
-from simulators.common.topology import Topology, TopologyError, load_topology
-from simulators.registry import create_app
+from meshcert_simulators.authz import tokens
+from meshcert_simulators.authz.keys import make_keys
+from meshcert_simulators.common.auth import (
+    JwksEndpoint,
+    JwtVerifier,
+    KeysUnavailable,
+    TokenRejected,
+)
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import Topology, TopologyError, load_topology
+from meshcert_simulators.registry import create_app
 from tests.tokens import MUNICIPAL_AUDIENCE, authz_key, client_key
 
 with warnings.catch_warnings():

@@ -22,7 +22,8 @@ def catalog() -> Catalog:
 
 
 def every_must_passing(catalog: Catalog) -> list[dict]:
-    return [record(f"suites/t.py::test_{r.id}", [r.id]) for r in catalog.for_profile(PROFILE)]
+    return [record(f"meshcert_suites/t.py::test_{r.id}", [r.id])
+            for r in catalog.for_profile(PROFILE)]
 
 
 def baseline_file(tmp_path: Path, entries: list[dict], catalog: str = "2026.1") -> Path:
@@ -67,14 +68,14 @@ def test_a_harness_error_is_inconclusive_not_a_failure(catalog: Catalog) -> None
 def test_one_erroring_test_among_passing_ones_leaves_the_requirement_unjudged(
         catalog: Catalog) -> None:
     tests = [*every_must_passing(catalog),
-             record("suites/t.py::test_more_tls", ["SEC-TLS-001"], "error")]
+             record("meshcert_suites/t.py::test_more_tls", ["SEC-TLS-001"], "error")]
     assert judge(catalog, PROFILE, tests).by_id()["SEC-TLS-001"] == "error"
 
 
 def test_a_failure_outranks_an_error_in_the_requirement_and_in_the_exit_status(
         catalog: Catalog) -> None:
     tests = [*with_outcome(every_must_passing(catalog), "SEC-TLS-001", "error"),
-             record("suites/t.py::test_more_tls", ["SEC-TLS-001"], "failed")]
+             record("meshcert_suites/t.py::test_more_tls", ["SEC-TLS-001"], "failed")]
     outcome = judge(catalog, PROFILE, tests)
     assert outcome.by_id()["SEC-TLS-001"] == "fail"
     tests = with_outcome(with_outcome(every_must_passing(catalog), "SEC-TLS-001", "error"),

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from simulators.authz import tokens
-from simulators.common.auth import JwtVerifier, TokenRejected, VerifiedTokens
+from meshcert_simulators.authz import tokens
+from meshcert_simulators.common.auth import JwtVerifier, TokenRejected, VerifiedTokens
 from tests.tokens import MUNICIPAL_AUDIENCE, authz_key
 
 ISSUER = "https://authz.example"

@@ -1,0 +1,204 @@
+"""Negative controls of the information-provider profile (PRV-*), applied to the reference
+individual-resident-tax system (meshcert_simulators/tax/) from outside its code: an overriding
+subclass of its store or authenticator, or a middleware that alters its traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from meshcert_simulators.common.auth import Authenticator, Caller
+from meshcert_simulators.common.identifiers import generate_my_number
+from meshcert_simulators.common.problems import Problem
+from meshcert_simulators.defects import defect
+from meshcert_simulators.defects._support import (
+    override,
+    rewrite_requests,
+    rewrite_responses,
+)
+from meshcert_simulators.tax.app import PROVIDE_ROLE
+from meshcert_simulators.tax.models import ITEM_NO_DATA
+from meshcert_simulators.tax.store import TaxStore
+
+PROVISIONS = re.compile(r"^/v1/provisions$")
+RECORDS = re.compile(r"^/v1/provision-records$")
+PUBLISH = re.compile(r"^/v1/copies/publish$")
+OTHER_YEAR_ITEM = "TM00000000000003"  # an item code nobody asked for
+SLOW_S = 0.3
+
+
+def _items(change: Any) -> Any:
+    """A response rewrite applying ``change`` to each item of a provision answer."""
+    def rewrite(body: Any) -> Any:
+        if isinstance(body, dict) and isinstance(body.get("items"), list):
+            body["items"] = [change(item) for item in body["items"] if isinstance(item, dict)]
+        return body
+    return rewrite
+
+
+# -- PRV-ITEM-001 -------------------------------------------------------------------------------
+
+
+def _with_other_item(body: Any) -> Any:
+    """The asked item, and the person's figures of the year before as another item nobody
+    asked for — in the contract's item shape, so that only the item rule is broken."""
+    items = body.get("items") if isinstance(body, dict) else None
+    provided = [i for i in items or () if isinstance(i, dict) and isinstance(i.get("payload"),
+                                                                            dict)]
+    if provided:
+        payload = provided[0]["payload"]
+        earlier = {**payload, "tax_year": max(2000, payload.get("tax_year", 2001) - 1)}
+        items.append({"item_code": OTHER_YEAR_ITEM, "status": "01", "message": None,
+                      "payload": earlier})
+    return body
+
+
+# -- PRV-DATA-001 -------------------------------------------------------------------------------
+
+
+def _levy_without_per_capita(item: dict[str, Any]) -> dict[str, Any]:
+    payload = item.get("payload")
+    if isinstance(payload, dict) and "income_levy" in payload:
+        item["payload"] = {**payload, "total_levy": payload["income_levy"]}
+    return item
+
+
+# -- PRV-MYNUM-001 ------------------------------------------------------------------------------
+
+
+def _my_number_in_message(item: dict[str, Any]) -> dict[str, Any]:
+    """A free-text message naming the person by My Number (derived from the item, so stable)."""
+    number = generate_my_number(random.Random(json.dumps(item, sort_keys=True)))
+    item["message"] = f"個人番号 {number} の照会結果"
+    return item
+
+
+# -- PRV-CODE-001 -------------------------------------------------------------------------------
+
+
+def _no_data_as_404(body: Any) -> Problem | None:
+    """An answer of "no data" (item 02) sent as HTTP 404 instead: the mesh passes on only 200
+    answers, so the inquirer would see provider-bad-answer rather than the fixed no-data line.
+    The reference has processed (and recorded) the inquiry by then."""
+    items = body.get("items", []) if isinstance(body, dict) else []
+    if any(isinstance(i, dict) and i.get("status") == ITEM_NO_DATA for i in items):
+        return Problem(404, "code-not-found", "Unknown code", "no person is known by this 符号")
+    return None
+
+
+# -- PRV-LAT-001 --------------------------------------------------------------------------------
+
+
+def _slow_provisions(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" \
+                and PROVISIONS.fullmatch(scope["path"]):
+            await asyncio.sleep(SLOW_S)
+        await app(scope, receive, send)
+    return middleware
+
+
+# -- PRV-REC-001 --------------------------------------------------------------------------------
+
+
+class _OnlyProvisionsRecorded(TaxStore):
+    """Keeps art. 23 records of data it provided, not of "no data" or "not provided" answers."""
+
+    def record(self, *, outcome: str, **fields: Any) -> bool:  # type: ignore[override]
+        if outcome == "provided":
+            return super().record(outcome=outcome, **fields)
+        return True  # as if written
+
+
+class _ForgetsAnswers(TaxStore):
+    """Looks up no earlier answer: every resend is processed (and recorded) again."""
+
+    def answer_of(self, record_id: str) -> None:  # type: ignore[override]
+        return None
+
+    def record(self, **fields: Any) -> bool:  # type: ignore[override]
+        fields.pop("response", None)
+        return super().record(**fields)
+
+
+def _store_as(cls: type) -> Any:
+    def patch(app: Any) -> None:
+        app.state.store = override(app.state.store, cls)
+    return patch
+
+
+# -- PRV-AUTH-001 -------------------------------------------------------------------------------
+
+
+class _AnyClientProvides(Authenticator):
+    """Every authenticated client may ask for provisions, not only the mesh."""
+
+    def identify(self, token: str) -> Caller:
+        found = super().identify(token)
+        return Caller(found.client_id, found.roles | {PROVIDE_ROLE}, found.municipalities,
+                      found.via)
+
+
+def _authenticator_as(cls: type) -> Any:
+    def patch(app: Any) -> None:
+        app.state.authenticator = override(app.state.authenticator, cls)
+    return patch
+
+
+# -- PRV-CONTRACT-001 ---------------------------------------------------------------------------
+
+
+def _with_total(body: Any) -> Any:
+    """A field the contract does not have (the page is additionalProperties: false)."""
+    if isinstance(body, dict) and isinstance(body.get("records"), list):
+        body["total"] = len(body["records"])
+    return body
+
+
+# -- PRV-COPY-001 -------------------------------------------------------------------------------
+
+
+def _publish_at_once(body: Any) -> Any:
+    """The publication delay asked for is ignored: copies are published from now."""
+    if isinstance(body, dict) and "delay_s" in body:
+        body = {**body, "delay_s": 0}
+    return body
+
+
+defect("answers-other-items", "tax", "PRV-ITEM-001",
+       "a provision answer carries, besides the asked item, another item with the person's "
+       "figures of the year before",
+       wrap=rewrite_responses("POST", PROVISIONS, _with_other_item))
+defect("levy-without-per-capita", "tax", "PRV-DATA-001",
+       "the provided total_levy leaves out the per-capita levy (均等割)",
+       wrap=rewrite_responses("POST", PROVISIONS, _items(_levy_without_per_capita)))
+defect("mynumber-in-message", "tax", "PRV-MYNUM-001",
+       "each answered item's message names the person by a My Number",
+       wrap=rewrite_responses("POST", PROVISIONS, _items(_my_number_in_message)))
+defect("unknown-code-as-404", "tax", "PRV-CODE-001",
+       "an unknown 符号 is answered HTTP 404 instead of line 09 with item status 02",
+       wrap=rewrite_responses("POST", PROVISIONS, instead=_no_data_as_404))
+defect("slow-provisions", "tax", "PRV-LAT-001",
+       f"every provision answer is delayed by {SLOW_S * 1000:.0f} ms",
+       wrap=_slow_provisions)
+defect("refusals-not-recorded", "tax", "PRV-REC-001",
+       "only provided data gets an art. 23 record; no-data and not-provided answers get none",
+       patch=_store_as(_OnlyProvisionsRecorded))
+defect("provisions-processed-twice", "tax", "PRV-DUP-001",
+       "a record id is not remembered: a resend is processed and recorded again, another "
+       "inquiry under a used record id is answered",
+       patch=_store_as(_ForgetsAnswers))
+defect("provisions-for-any-client", "tax", "PRV-AUTH-001",
+       "any authenticated client may ask for provisions, not only the mesh",
+       patch=_authenticator_as(_AnyClientProvides))
+defect("records-page-off-contract", "tax", "PRV-CONTRACT-001",
+       "the art. 23 records export adds a field the contract does not have",
+       wrap=rewrite_responses("GET", RECORDS, _with_total))
+defect("copies-published-at-once", "tax", "PRV-COPY-001",
+       "publishing copies ignores the asked delay: J-LIS serves them at once",
+       wrap=rewrite_requests("POST", PUBLISH, _publish_at_once))

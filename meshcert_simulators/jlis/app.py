@@ -1,0 +1,160 @@
+"""The J-LIS intermediate-server simulator (中間サーバー): provider institutions register copies
+(副本); it answers the inquiries the mesh routes to the copy path on their behalf, keeps its own
+art. 23 provision records, and pulls the resident registry in batches (not real-time).
+
+Roles: ``jlis:register`` (a provider registering, and reading back, its own copies: the path's
+institution must be the caller's client id; admin may do so for anyone), ``jlis:provide`` (the
+mesh), ``jlis:audit`` (export of provision records), ``admin`` (sync).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+from fastapi import FastAPI, Query
+from fastapi import Path as PathParam
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from meshcert_simulators.common import exchanges, faults
+from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common.auth import ADMIN_ROLE, Caller, require
+from meshcert_simulators.common.http import (
+    body_doc,
+    install_openapi,
+    json_body,
+    only_query_parameters,
+    problem_responses,
+    records_page,
+    validated_response,
+)
+from meshcert_simulators.common.problems import Problem
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.storage import Database
+from meshcert_simulators.jlis.models import (
+    INSTITUTION_PATTERN,
+    ITEM_CODE,
+    MESH_CODE,
+    CopyList,
+    CopyOut,
+    CopyRegistration,
+    ProvisionRecordPage,
+    ProvisionRequest,
+    ProvisionResponse,
+    SyncResult,
+)
+from meshcert_simulators.jlis.store import SCHEMA, JlisStore
+from meshcert_simulators.jlis.sync import SyncConfig, run_sync
+
+REGISTER_ROLE = "jlis:register"
+PROVIDE_ROLE = "jlis:provide"
+AUDIT_ROLE = "jlis:audit"
+
+Institution = Annotated[str, PathParam(pattern=INSTITUTION_PATTERN,
+                                       description="The provider institution (its client id)")]
+Symbol = Annotated[str, PathParam(pattern=MESH_CODE,
+                                  description="符号: the provider's code for the person")]
+ItemCode = Annotated[str, PathParam(pattern=ITEM_CODE,
+                                    description="特定個人情報名コード, e.g. TM00000000000002")]
+
+_json = validated_response  # every answer is checked against its documented model
+
+
+
+
+def create_app(settings: Settings) -> FastAPI:
+    sync_config = SyncConfig.for_settings(settings)
+    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
+                  settings.sqlite_synchronous)
+    app = build_app(settings, title="meshcert J-LIS intermediate-server simulator",
+                    description="Copy (副本) registration, answers on behalf of providers from "
+                                "copies inside their publication window, art. 23 provision "
+                                "records, and batch sync from the resident registry.",
+                    on_shutdown=db.close)
+    exchanges.install(app)  # the copies providers register, for the information-provider suites
+    # Looked up on every request: tests set ``store.clock``; ``http_transport`` (None: the
+    # network) lets them serve the resident registry in-process. The clock is the fault-aware
+    # one: a clock-skew plan moves "now" of the publication windows for the requests it hits
+    # (how a suite sees a window open without waiting for it).
+    app.state.store = JlisStore(db, clock=faults.now)
+    app.state.sync_config = sync_config
+    app.state.http_transport = None
+    bodies: list[type[BaseModel]] = []
+    errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+    def store() -> JlisStore:
+        return app.state.store
+
+    def caller(request: Request, role: str) -> Caller:
+        who = app.state.authenticator.authenticate(request)
+        require(who, role)
+        return who
+
+    def own_institution(request: Request, institution: str) -> Caller:
+        """Copies are registered and read by their provider (or admin) only."""
+        who = caller(request, REGISTER_ROLE)
+        if institution != who.client_id and not who.has(ADMIN_ROLE):
+            raise Problem(403, "not-your-institution", "Copies belong to their provider",
+                          f"client {who.client_id!r} may register and read copies only under "
+                          "its own institution")
+        return who
+
+    @app.put("/v1/copies/{institution}/{code}/{item_code}", response_model=CopyOut,
+             status_code=201, responses=errors, tags=["copies"], operation_id="registerCopy",
+             summary="Register a copy (副本); a newer version replaces the older from its "
+                     "publication start",
+             openapi_extra=body_doc(CopyRegistration, bodies))
+    async def put_copy(request: Request, institution: Institution, code: Symbol,
+                       item_code: ItemCode) -> Response:
+        who = own_institution(request, institution)
+        body = await json_body(request, CopyRegistration)
+        return _json(CopyOut, store().register(institution, code, item_code, body,
+                                               who.client_id), 201)
+
+    @app.get("/v1/copies/{institution}/{code}/{item_code}/versions", response_model=CopyList,
+             responses=errors, tags=["copies"], operation_id="listCopies",
+             summary="The versions registered for a copy key with their publication windows "
+                     "(its provider or admin; none registered: an empty list)")
+    async def get_copies(request: Request, institution: Institution, code: Symbol,
+                         item_code: ItemCode) -> Response:
+        own_institution(request, institution)
+        only_query_parameters(request)
+        return _json(CopyList, {"copies": store().copies(institution, code, item_code)})
+
+    @app.post("/v1/provisions", response_model=ProvisionResponse, responses=errors,
+              tags=["provisions"], operation_id="provide",
+              summary="Answer an inquiry routed to the copy path (line 09; item 01 ok, 02 no "
+                      "data)",
+              openapi_extra=body_doc(ProvisionRequest, bodies))
+    async def post_provision(request: Request) -> Response:
+        who = caller(request, PROVIDE_ROLE)
+        body = await json_body(request, ProvisionRequest)
+        return _json(ProvisionResponse, store().provide(body, who.client_id))
+
+    @app.get("/v1/provision-records", response_model=ProvisionRecordPage, responses=errors,
+             tags=["provisions"], operation_id="exportProvisionRecords",
+             summary="Export this server's art. 23 provision records")
+    async def get_records(request: Request,
+                          after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        caller(request, AUDIT_ROLE)
+        only_query_parameters(request, "after", "limit")
+        records, has_more = store().records(after, limit)
+        return _json(ProvisionRecordPage, records_page(records, after, has_more))
+
+    @app.post("/v1/sync", response_model=SyncResult,
+              responses=problem_responses(401, 403, 502, 503), tags=["sync"],
+              operation_id="syncFromResidentRegistry",
+              summary="Pull the resident registry's difference feed; copies are published "
+                      "after the configured delay (admin)")
+    async def post_sync(request: Request) -> Response:
+        caller(request, ADMIN_ROLE)
+        transport: httpx.AsyncBaseTransport | None = app.state.http_transport
+        return _json(SyncResult, await run_sync(store(), settings, app.state.sync_config,
+                                                transport))
+
+    install_openapi(app, bodies)
+    return app

@@ -1,0 +1,26 @@
+"""Which app factory builds each kind of simulator named in a topology."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from meshcert_simulators.common.settings import Settings
+
+FACTORIES = {
+    "municipal": "meshcert_simulators.municipal.app:create_app",
+    "authz": "meshcert_simulators.authz.app:create_app",
+    "mesh": "meshcert_simulators.mesh.app:create_app",
+    "jlis": "meshcert_simulators.jlis.app:create_app",
+    "tax": "meshcert_simulators.tax.app:create_app",
+    "child-allowance": "meshcert_simulators.childallowance.app:create_app",
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for the simulator ``settings.name`` describes."""
+    module, _, name = FACTORIES[settings.spec.kind].partition(":")
+    return getattr(import_module(module), name)(settings)

@@ -1,0 +1,62 @@
+"""The canonical contracts: each simulator's OpenAPI document, committed under fixtures/specs/.
+
+The served document must equal the committed one (a test checks it). After a deliberate API
+change, regenerate with ``python -m meshcert_simulators.specs`` and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.topology import load_topology
+from meshcert_simulators.fixtures import fixture_path
+from meshcert_simulators.registry import create_app
+
+SPEC_DIR = fixture_path("specs")
+# Contract file per simulator kind, and the simulator of the embedded topology that serves it.
+CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
+             "jlis": ("jlis.openapi.json", "jlis"),
+             "mesh": ("mesh.openapi.json", "mesh"),
+             "tax": ("tax.openapi.json", "tax"),
+             "child-allowance": ("child-allowance.openapi.json", "child-allowance"),
+             "authz": ("authz.openapi.json", "authz")}
+# A kind whose simulator is not in the embedded topology names the topology that has it.
+CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
+                      "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",
+                      "tax": SPEC_DIR.parent / "topologies" / "mesh.yaml",
+                      "child-allowance": SPEC_DIR.parent / "topologies" / "mesh-inquirer.yaml"}
+
+
+def contract_path(kind: str) -> Path:
+    return SPEC_DIR / CONTRACTS[kind][0]
+
+
+def served_spec(kind: str) -> dict[str, Any]:
+    """The document a freshly built simulator of ``kind`` serves."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(name=CONTRACTS[kind][1],
+                            topology=load_topology(CONTRACT_TOPOLOGIES.get(kind)),
+                            data_dir=Path(tmp), access_log=False)
+        app = create_app(settings)
+        return app.openapi()
+
+
+def dump(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    for kind in CONTRACTS:
+        path = contract_path(kind)
+        path.write_text(dump(served_spec(kind)), encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
