@@ -8,7 +8,6 @@ the report. httpx clients record through :meth:`Recorder.hooks`; what goes throu
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -106,7 +105,3 @@ class Recorder:
 
     def dump(self) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.exchanges]
-
-
-def write_exchanges(path: Any, exchanges: list[dict[str, Any]]) -> None:
-    path.write_text(json.dumps(exchanges, ensure_ascii=False, indent=1), encoding="utf-8")

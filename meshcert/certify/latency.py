@@ -8,10 +8,11 @@ the usual reading of "p95 under 200 ms" in a service-level target.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from meshcert.catalog.requirements import Catalog
+from meshcert.certify.records import TestRecord
 
 PROPERTY = "latency_ms"
 LOAD_PROPERTY = "load"
@@ -24,14 +25,15 @@ def percentile(samples: Sequence[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def samples_of(test: Mapping[str, Any]) -> list[float]:
-    raw = (test.get("user_properties") or {}).get(PROPERTY)
+def samples_of(test: TestRecord) -> list[float]:
+    """The latency samples (ms) a test recorded, finite numbers only."""
+    raw = test.user_properties.get(PROPERTY)
     if not isinstance(raw, list):
         return []
     return [float(x) for x in raw if isinstance(x, int | float) and math.isfinite(x)]
 
 
-def summaries(catalog: Catalog, tests: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def summaries(catalog: Catalog, tests: Iterable[TestRecord]) -> list[dict[str, Any]]:
     """One summary per test that recorded latency: count, mean, percentiles, max, and the
     catalog target of its requirement with whether the run met it."""
     found: list[dict[str, Any]] = []
@@ -40,8 +42,8 @@ def summaries(catalog: Catalog, tests: Iterable[Mapping[str, Any]]) -> list[dict
         if not samples:
             continue
         summary: dict[str, Any] = {
-            "test": test["nodeid"],
-            "requirements": list(test["requirements"]),
+            "test": test.nodeid,
+            "requirements": list(test.requirements),
             "count": len(samples),
             "mean_ms": round(sum(samples) / len(samples), 3),
             "min_ms": round(min(samples), 3),
@@ -49,9 +51,9 @@ def summaries(catalog: Catalog, tests: Iterable[Mapping[str, Any]]) -> list[dict
             **{f"p{p}_ms": round(percentile(samples, p), 3) for p in PERCENTILES},
             "target": None,
             # The load the samples were taken under (a Locust run), as the test recorded it.
-            "load": (test.get("user_properties") or {}).get(LOAD_PROPERTY),
+            "load": test.user_properties.get(LOAD_PROPERTY),
         }
-        for requirement_id in test["requirements"]:
+        for requirement_id in test.requirements:
             try:
                 target = catalog.get(requirement_id).target
             except ValueError:

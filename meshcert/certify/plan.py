@@ -5,7 +5,7 @@ any cannot be used as given)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,6 @@ from meshcert_simulators.common.topology import Topology, TopologyError, load_to
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REPORTS_OUT = Path("reports") / "out"
-Progress = Callable[[dict[str, Any]], None]
 
 
 def new_run_id() -> str:

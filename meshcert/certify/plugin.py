@@ -7,12 +7,13 @@ that records every exchange as evidence, and the seeded population.
 
 For ``meshcert certify`` (meshcert/certify/run.py) it also records what happened, when asked to:
 
-- ``--meshcert-progress FILE``: one JSON line per event (``collected`` with the total, ``start``
-  and ``test`` per test, ``finished``), appended and flushed as it happens so the runner can tail
-  it for its progress bar;
+- ``--meshcert-progress FILE``: one JSON line per event (meshcert/certify/events.py:
+  ``collected`` with the total, ``start`` and ``test`` per test, ``finished``), appended and
+  flushed as it happens so the runner can tail it for its progress bar;
 - ``--meshcert-evidence DIR``: per test, ``DIR/<safe test id>.json`` with its outcome and the
-  exchanges its clients recorded (``harness.recorder_for(item)``);
-- ``--meshcert-results FILE``: at the end, every test's outcome, requirement ids, duration, short
+  exchanges its clients recorded (``harness.recorder_for(item)``; records.Evidence);
+- ``--meshcert-results FILE``: at the end (records.RunResults, one records.TestRecord per
+  test), every test's outcome, requirement ids, duration, short
   failure text and user_properties (suites record ``("latency_ms", [floats])`` there);
   the outcome ``error`` (the harness could not judge) for a crash in set-up or teardown and
   for a :class:`~meshcert.certify.verdicts.HarnessFault` raised by the test, ``failed`` for
@@ -42,7 +43,9 @@ from hypothesis import settings as hypothesis_settings
 
 from meshcert.catalog.requirements import Catalog, load_catalog
 from meshcert.catalog.targets import Target, TargetError, load_target
+from meshcert.certify.events import Collected, Event, Finished, Started, TestFinished
 from meshcert.certify.harness import RECORDER, Harness, harness_for
+from meshcert.certify.records import RunResults, TestOutcome, TestRecord
 from meshcert.certify.verdicts import HarnessFault
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "meshcert_suites"
@@ -283,22 +286,22 @@ class RunRecorder:
         self.results_path = Path(results) if results else None
         self.evidence_dir = Path(evidence) if evidence else None
         self.progress_path = Path(progress) if progress else None
-        self.tests: list[dict[str, Any]] = []
+        self.tests: list[TestRecord] = []
         self.collected = 0
         self.started = time.time()
 
-    def _emit(self, event: dict[str, Any]) -> None:
+    def _emit(self, event: Event) -> None:
         # Opened per line: each line is whole on disk when the runner reads it.
         if self.progress_path is not None:
             with self.progress_path.open("a", encoding="utf-8") as stream:
-                stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+                stream.write(event.to_line() + "\n")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = len(session.items)
-        self._emit({"event": "collected", "total": self.collected})
+        self._emit(Collected(total=self.collected))
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
-        self._emit({"event": "start", "nodeid": nodeid})
+        self._emit(Started(nodeid=nodeid))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
@@ -313,51 +316,43 @@ class RunRecorder:
     def _finish(self, item: pytest.Item, phases: dict[str, pytest.TestReport]) -> None:
         outcome, failed_report = _outcome(phases, item.stash.get(HARNESS_FAULT, False))
         recorder = item.stash.get(RECORDER, None)
-        exchanges = recorder.dump() if recorder is not None else []
-        properties = _json_safe(dict(item.user_properties))
-        record: dict[str, Any] = {
-            "nodeid": item.nodeid,
-            "name": item.name,
-            "requirements": list(requirement_ids(item)),
-            "outcome": outcome,
-            "duration_s": round(sum(r.duration for r in phases.values()), 6),
-            "call_duration_s": round(phases["call"].duration, 6) if "call" in phases else None,
-            "message": _short_message(failed_report) if failed_report else None,
-            "phase": failed_report.when if failed_report else None,  # where it went wrong
-            "details": _details(failed_report) if failed_report else None,
-            "location": f"{item.location[0]}:{(item.location[1] or 0) + 1}",
-            "user_properties": properties,
-            "exchanges": len(exchanges),
-            "evidence": None,
-        }
+        exchanges = recorder.exchanges if recorder is not None else []
+        record = TestRecord(
+            nodeid=item.nodeid,
+            name=item.name,
+            requirements=requirement_ids(item),
+            outcome=outcome,
+            duration_s=round(sum(r.duration for r in phases.values()), 6),
+            call_duration_s=round(phases["call"].duration, 6) if "call" in phases else None,
+            message=_short_message(failed_report) if failed_report else None,
+            phase=failed_report.when if failed_report else None,  # where it went wrong
+            details=_details(failed_report) if failed_report else None,
+            location=f"{item.location[0]}:{(item.location[1] or 0) + 1}",
+            user_properties=_json_safe(dict(item.user_properties)),
+            exchanges=len(exchanges),
+        )
         if self.evidence_dir is not None:
             self.evidence_dir.mkdir(parents=True, exist_ok=True)
             name = f"{safe_test_id(item.nodeid)}.json"
-            evidence = {key: record[key] for key in ("nodeid", "requirements", "outcome",
-                                                     "message")}
-            evidence["exchanges"] = exchanges
-            (self.evidence_dir / name).write_text(
-                json.dumps(evidence, ensure_ascii=False, indent=1), encoding="utf-8")
-            record["evidence"] = f"{self.evidence_dir.name}/{name}"
+            (self.evidence_dir / name).write_text(record.evidence_of(exchanges).to_json(),
+                                                  encoding="utf-8")
+            record = record.model_copy(update={"evidence": f"{self.evidence_dir.name}/{name}"})
         self.tests.append(record)
-        self._emit({"event": "test", "nodeid": item.nodeid, "outcome": outcome,
-                    "requirements": record["requirements"], "duration_s": record["duration_s"]})
+        self._emit(TestFinished(nodeid=record.nodeid, outcome=record.outcome,
+                                requirements=record.requirements, duration_s=record.duration_s))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self._emit({"event": "finished", "exitstatus": int(exitstatus)})
+        self._emit(Finished(exitstatus=int(exitstatus)))
         if self.results_path is not None:
-            self.results_path.write_text(json.dumps({
-                "collected": self.collected,
-                "exitstatus": int(exitstatus),
-                "started": self.started,
-                "finished": time.time(),
-                "hypothesis_seed": _hypothesis_seed(session.config),
-                "tests": self.tests,
-            }, ensure_ascii=False, indent=1), encoding="utf-8")
+            results = RunResults(collected=self.collected, exitstatus=int(exitstatus),
+                                 started=self.started, finished=time.time(),
+                                 hypothesis_seed=_hypothesis_seed(session.config),
+                                 tests=tuple(self.tests))
+            self.results_path.write_text(results.to_json(), encoding="utf-8")
 
 
 def _outcome(phases: dict[str, pytest.TestReport], harness_fault: bool = False
-             ) -> tuple[str, pytest.TestReport | None]:
+             ) -> tuple[TestOutcome, pytest.TestReport | None]:
     """One word per test, and the report that explains it when it did not pass: ``error``
     when the harness could not judge (a crash in set-up or teardown, or ``harness_fault``: the
     test raised a HarnessFault), ``failed`` when the system under test was judged and failed."""
@@ -366,7 +361,8 @@ def _outcome(phases: dict[str, pytest.TestReport], harness_fault: bool = False
         return "error", setup
     if setup is not None and setup.skipped:
         return ("xfailed" if hasattr(setup, "wasxfail") else "skipped"), setup
-    result, explained = "passed", None
+    result: TestOutcome = "passed"
+    explained: pytest.TestReport | None = None
     if call is not None:
         if call.failed:
             result, explained = ("error" if harness_fault else "failed"), call

@@ -1,21 +1,21 @@
 """The suites' pytest run: its command line (the plugin and the suite plugins named with
 ``-p``, from a temporary folder so the checkout stays untouched), its environment, and
-reading its results."""
+reading its progress events and results (meshcert/certify/events.py, records.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from meshcert.backends import processes
 from meshcert.certify import hypothesis_cache
+from meshcert.certify.events import Progress, parse_event
 from meshcert.certify.launch import Simulators
-from meshcert.certify.plan import PROJECT_ROOT, Plan, Progress
+from meshcert.certify.plan import PROJECT_ROOT, Plan
+from meshcert.certify.records import RunResults
 from meshcert.errors import HarnessError
 
 
@@ -68,7 +68,9 @@ def pytest_env(work: Path) -> dict[str, str]:
 
 
 def run_pytest(plan: Plan, sims: Simulators, seed: int, work: Path,
-                notify: Progress) -> dict[str, Any]:
+               notify: Progress) -> RunResults:
+    """Run the suites, telling ``notify`` each progress event as it happens; their results.
+    A progress line or results file that is malformed is a HarnessError."""
     command = pytest_command(plan, sims, seed, work)
     progress_file = work / "progress.jsonl"
     progress_file.touch()
@@ -89,7 +91,7 @@ def run_pytest(plan: Plan, sims: Simulators, seed: int, work: Path,
                 *lines, pending = pending.split("\n")
                 for line in lines:
                     if line.strip():
-                        notify(json.loads(line))
+                        notify(parse_event(line))
                 if done:
                     break
                 time.sleep(0.1)
@@ -104,4 +106,4 @@ def run_pytest(plan: Plan, sims: Simulators, seed: int, work: Path,
                          .splitlines()[-30:])
         raise HarnessError(f"pytest stopped with status {status} before it could report "
                            f"results (full output: {log_path}):\n{tail}")
-    return dict(json.loads(results_path.read_text(encoding="utf-8")))
+    return RunResults.read(results_path)

@@ -11,7 +11,7 @@ Programmatic API (what ``meshcert certify`` and ``meshcert selftest`` call)::
                      seed=None,              # Hypothesis seed; random when None
                      out_dir=None,           # default reports/out/<run id>/
                      baseline=None,          # a baseline file (meshcert/certify/baseline.py)
-                     progress=None)          # callable(event: dict), see below
+                     progress=None)          # callable(event), see below
     result.exit_code      # 0 every MUST passed (after the baseline), 1 one failed, 3 the
                           # harness could not judge some requirement (meshcert/certify/verdicts.py)
     result.verdicts       # {"SEC-TLS-001": "pass" | "fail" | "error" | "not-tested" |
@@ -28,9 +28,9 @@ gives a report, in which every requirement in scope is an error and ``harness_er
 Further keywords: ``topology`` (the harness side for a vendor target), ``signing_key``,
 ``keep_running``, ``rerun_of`` (a run id recorded in the certificate).
 
-``progress`` receives dicts: ``{"event": "phase", "text": ...}`` from the runner, and from the
-pytest plugin ``collected`` (``total``), ``start`` (``nodeid``), ``test`` (``nodeid``,
-``outcome``, ``requirements``, ``duration_s``) and ``finished``.
+``progress`` receives typed events (meshcert/certify/events.py): ``Phase`` (``text``) from the
+runner, and from the pytest plugin ``Collected`` (``total``), ``Started`` (``nodeid``),
+``TestFinished`` (``nodeid``, ``outcome``, ``requirements``, ``duration_s``) and ``Finished``.
 
 **Where things run.** A vendor target: the harness topology (default
 fixtures/topologies/certify.yaml, its authz issuer) on its fixed ports, from its usual run
@@ -54,8 +54,9 @@ from pathlib import Path
 from typing import Any
 
 from meshcert.backends.ports import BACKENDS
+from meshcert.certify.events import Phase, Progress
 from meshcert.certify.launch import simulators_for
-from meshcert.certify.plan import REPORTS_OUT, Plan, Progress, make_plan
+from meshcert.certify.plan import REPORTS_OUT, Plan, make_plan
 from meshcert.certify.pytest_run import run_pytest
 from meshcert.certify.verdicts import ERROR, EXPECTED_FAIL, FAIL, Outcome, judge, unjudged
 from meshcert.errors import ConfigError, HarnessError
@@ -76,6 +77,7 @@ class Certification:
     certificate: dict[str, Any]
     kept_running: dict[str, str] = field(default_factory=dict)  # name -> URL, if kept
     sim_run_dir: Path | None = None
+    harness_error: str | None = None  # why the harness could not run the suites at all
 
     @property
     def index(self) -> Path:
@@ -130,28 +132,28 @@ def certify(target_path: str | Path, *, requirements: Sequence[str] | None = Non
                          signing_key), backend=backend)
     seed = seed if seed is not None else secrets.randbelow(2**31)
     plan.report_dir.mkdir(parents=True, exist_ok=True)
-    notify({"event": "phase", "text": "starting the simulators"})
+    notify(Phase(text="starting the simulators"))
     try:
         with simulators_for(plan, keep_running) as sims, \
                 tempfile.TemporaryDirectory(prefix="meshcert-certify-") as work:
-            notify({"event": "phase", "text": "running the suites"})
+            notify(Phase(text="running the suites"))
             results = run_pytest(plan, sims, seed, Path(work), notify)
     except HarnessError as exc:
         return _unjudged(plan, str(exc), seed, started, rerun_of, defect is not None,
                          Path(topology) if topology else None)
-    outcome = judge(plan.catalog, plan.target.profile, results["tests"], plan.requirements,
+    outcome = judge(plan.catalog, plan.target.profile, results.tests, plan.requirements,
                     plan.baseline)
-    notify({"event": "phase", "text": "writing the report"})
+    notify(Phase(text="writing the report"))
     facts = RunFacts(
         run_id=plan.run_id, target=plan.target, target_path=plan.target_path,
         base_url=sims.base_url, launch_simulator=plan.target.launch.simulator
         if plan.target.launch else None, defect=plan.defect, defect_overridden=defect is not None,
         catalog=plan.catalog, seed=seed, started=started, finished=datetime.now(UTC),
         scope=plan.requirements, rerun_of=rerun_of, baseline=plan.baseline,
-        pytest_exit=int(results["exitstatus"]), simulators=sims.urls,
+        pytest_exit=results.exitstatus, simulators=sims.urls,
         topology=Path(topology) if topology else None, backend=plan.backend,
-        hypothesis_seed=results.get("hypothesis_seed"))
-    certificate = write_report(plan.report_dir, facts, outcome, results["tests"], plan.key)
+        hypothesis_seed=results.hypothesis_seed)
+    certificate = write_report(plan.report_dir, facts, outcome, results.tests, plan.key)
     return Certification(
         run_id=plan.run_id, report_dir=plan.report_dir, exit_code=outcome.exit_code,
         verdicts=outcome.by_id(), certified=outcome.certified,
@@ -179,8 +181,9 @@ def _unjudged(plan: Plan, why: str, seed: int, started: datetime, rerun_of: str 
         finished=datetime.now(UTC), scope=plan.requirements, rerun_of=rerun_of,
         baseline=plan.baseline, pytest_exit=-1, simulators={}, topology=topology,
         backend=plan.backend, harness_error=why)
-    certificate = write_report(plan.report_dir, facts, outcome, [], plan.key)
+    certificate = write_report(plan.report_dir, facts, outcome, (), plan.key)
     return Certification(
         run_id=plan.run_id, report_dir=plan.report_dir, exit_code=outcome.exit_code,
         verdicts=outcome.by_id(), certified=False, unexpected_failures=(),
-        stale_expectations=(), seed=seed, outcome=outcome, certificate=certificate)
+        stale_expectations=(), seed=seed, outcome=outcome, certificate=certificate,
+        harness_error=why)

@@ -186,7 +186,7 @@ class Planned:
                            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
         seconds = (datetime.now(UTC) - started).total_seconds()
         # The harness could not run this variant at all: say why, as for an exception.
-        why = (result.certificate.get("harness_error") or "").strip().splitlines()[:1]
+        why = (result.harness_error or "").strip().splitlines()[:1]
         return Variant(defect, requirement, level, dict(result.verdicts),
                        str(result.report_dir), why[0] if why else None, round(seconds, 1))
 

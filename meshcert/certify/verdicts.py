@@ -18,12 +18,13 @@ profile, with nothing expected to fail and no harness error.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from meshcert.catalog.requirements import Catalog, Requirement
 from meshcert.certify.baseline import Baseline
+from meshcert.certify.records import TestRecord
 
 if TYPE_CHECKING:
     import httpx
@@ -78,7 +79,7 @@ class RequirementVerdict:
     requirement: Requirement
     verdict: str
     in_scope: bool
-    tests: tuple[Mapping[str, Any], ...]
+    tests: tuple[TestRecord, ...]
     expected_reason: str | None = None  # listed in the baseline, with this reason
     stale: bool = False                 # listed in the baseline, but passed
 
@@ -116,18 +117,18 @@ def verdict_of(outcomes: Iterable[str]) -> str:
     return NOT_TESTED
 
 
-def judge(catalog: Catalog, profile: str, tests: Iterable[Mapping[str, Any]],
+def judge(catalog: Catalog, profile: str, tests: Iterable[TestRecord],
           scope: Iterable[str] | None = None, baseline: Baseline | None = None) -> Outcome:
     """Verdicts for every requirement of ``profile`` (catalog order) from the test records of
-    the pytest plugin (``requirements`` and ``outcome`` per test)."""
+    the pytest plugin (their ``requirements`` and ``outcome``)."""
     tests = list(tests)
     chosen = set(scope) if scope is not None else None
     expected = baseline.expected if baseline else {}
     verdicts: list[RequirementVerdict] = []
     for requirement in catalog.for_profile(profile):
-        mine = tuple(t for t in tests if requirement.id in t["requirements"])
+        mine = tuple(t for t in tests if t.verifies(requirement.id))
         in_scope = chosen is None or requirement.id in chosen
-        verdict = verdict_of(t["outcome"] for t in mine)
+        verdict = verdict_of(t.outcome for t in mine)
         reason = expected.get(requirement.id)
         stale = False
         if reason is not None:

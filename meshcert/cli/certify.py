@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -17,8 +17,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from meshcert.certify.events import Collected, Event, Phase, Started, TestFinished
 from meshcert.certify.run import Certification, certify, previous_run
-from meshcert.certify.verdicts import EXIT_INCONCLUSIVE, NOT_PASSED_OUTCOMES, PHASES
+from meshcert.certify.verdicts import (
+    ERROR,
+    EXIT_INCONCLUSIVE,
+    EXPECTED_FAIL,
+    FAIL,
+    NOT_PASSED_OUTCOMES,
+    PHASES,
+    RequirementVerdict,
+)
 from meshcert.cli.console import err, fail, out, shown
 from meshcert.errors import ConfigError, HarnessError
 from meshcert.reports.signing import KEY_ENV
@@ -63,7 +72,8 @@ def certify_command(
         "--topology", metavar="FILE", show_default=False,
         help="Harness topology for a vendor target: the issuer and counterparts your system "
              "is configured to reach (default per profile: fixtures/topologies/certify.yaml "
-             "for resident-registry, mesh-inquirer.yaml, information-provider.yaml).")] = None,
+             "for resident-registry, mesh-inquirer.yaml, information-provider.yaml, "
+             "private-service.yaml).")] = None,
     backend: Annotated[str, typer.Option(
         "--backend", metavar="process|docker",
         help="Run the simulators as local processes or as containers of the meshcert image "
@@ -133,47 +143,51 @@ class ProgressDisplay:
         if self.started:
             self.progress.stop()
 
-    def on_event(self, event: dict[str, Any]) -> None:
+    def on_event(self, event: Event) -> None:
         if not self.started:  # from the first event on: a configuration error shows no bar
             self.progress.start()
             self.started = True
-        kind = event.get("event")
-        if kind == "phase":
-            self.progress.update(self.task, description=event["text"])
-        elif kind == "collected":
-            self.progress.update(self.task, total=event["total"], description="tests")
-        elif kind == "start":
-            self.progress.update(self.task, current=escape(_short(event["nodeid"])))
-        elif kind == "test":
-            if event["outcome"] == "failed":
-                self.failed += 1
-                self.progress.console.print(
-                    f"[red]✗[/red] {escape(event['nodeid'])} "
-                    f"[dim]({escape(', '.join(event['requirements']))})[/dim]", soft_wrap=True)
-            elif event["outcome"] == "error":
-                self.errors += 1
-                self.progress.console.print(
-                    f"[magenta]![/magenta] {escape(event['nodeid'])} [magenta]harness error"
-                    f"[/magenta] [dim]({escape(', '.join(event['requirements']))})[/dim]",
-                    soft_wrap=True)
-            failures = f"[red]{self.failed} failed[/red]" if self.failed else "[green]0 failed"
-            if self.errors:
-                failures += f" [magenta]{self.errors} error(s)[/magenta]"
-            self.progress.update(self.task, advance=1, failures=failures)
+        match event:
+            case Phase(text=text):
+                self.progress.update(self.task, description=text)
+            case Collected(total=total):
+                self.progress.update(self.task, total=total, description="tests")
+            case Started(nodeid=nodeid):
+                self.progress.update(self.task, current=escape(_short(nodeid)))
+            case TestFinished():
+                self._test_finished(event)
+
+    def _test_finished(self, event: TestFinished) -> None:
+        """Count the test; a failure or harness error printed above the bar."""
+        requirements = f"[dim]({escape(', '.join(event.requirements))})[/dim]"
+        if event.outcome == "failed":
+            self.failed += 1
+            self.progress.console.print(
+                f"[red]✗[/red] {escape(event.nodeid)} {requirements}", soft_wrap=True)
+        elif event.outcome == "error":
+            self.errors += 1
+            self.progress.console.print(
+                f"[magenta]![/magenta] {escape(event.nodeid)} [magenta]harness error"
+                f"[/magenta] {requirements}", soft_wrap=True)
+        failures = f"[red]{self.failed} failed[/red]" if self.failed else "[green]0 failed"
+        if self.errors:
+            failures += f" [magenta]{self.errors} error(s)[/magenta]"
+        self.progress.update(self.task, advance=1, failures=failures)
 
 
-def _print_requirement(r: dict[str, Any], note: str) -> None:
+def _print_requirement(verdict: RequirementVerdict, replay: str | None, note: str) -> None:
     """A failed or errored requirement: its tests that did not pass, and its replay."""
-    out.print(f"  [bold]{r['id']}[/bold] {r['level']} {escape(r['title']['en'])}{note}",
-              soft_wrap=True)
-    for test in r["tests"]:
-        if test["outcome"] in NOT_PASSED_OUTCOMES:
-            message = (test["message"] or test["outcome"]).strip().splitlines()[0][:160]
-            where = f" (error {PHASES[test['phase']]})" if test["outcome"] == "error" \
-                and test.get("phase") in PHASES else ""
-            out.print(f"    {escape(test['nodeid'].split('::')[-1])}{where}: "
+    requirement = verdict.requirement
+    out.print(f"  [bold]{requirement.id}[/bold] {requirement.level} "
+              f"{escape(requirement.title.en)}{note}", soft_wrap=True)
+    for test in verdict.tests:
+        if test.outcome in NOT_PASSED_OUTCOMES:
+            message = (test.message or test.outcome).strip().splitlines()[0][:160]
+            where = f" (error {PHASES[test.phase]})" \
+                if test.outcome == "error" and test.phase in PHASES else ""
+            out.print(f"    {escape(test.nodeid.split('::')[-1])}{where}: "
                       f"{escape(message)}", soft_wrap=True)
-    out.print(f"    replay: {escape(r['replay'] or '')}", soft_wrap=True)
+    out.print(f"    replay: {escape(replay or '')}", soft_wrap=True)
 
 
 def _short(nodeid: str, width: int = 50) -> str:
@@ -207,17 +221,19 @@ def print_summary(result: Certification, backend: str = "process") -> None:
                              or "none ran"))
     for reason in c["summary"]["reasons"]:
         out.print(f"  [dim]{escape(reason)}[/dim]", soft_wrap=True)
-    failing = [r for r in c["requirements"] if r["verdict"] in ("fail", "expected-fail")]
+    replays = {r["id"]: r["replay"] for r in c["requirements"]}
+    verdicts = result.outcome.verdicts
+    failing = [v for v in verdicts if v.verdict in (FAIL, EXPECTED_FAIL)]
     if failing:
         out.print("Failed:")
-    for r in failing:
+    for v in failing:
         note = " [yellow](expected by the baseline)[/yellow]" \
-            if r["verdict"] == "expected-fail" else ""
-        _print_requirement(r, note)
-    errored = [r for r in c["requirements"] if r["verdict"] == "error"]
-    if c.get("harness_error"):
+            if v.verdict == EXPECTED_FAIL else ""
+        _print_requirement(v, replays.get(v.id), note)
+    errored = [v for v in verdicts if v.verdict == ERROR]
+    if result.harness_error:
         # Nothing ran: one reason and one command, not one per requirement.
-        lines = c["harness_error"].strip().splitlines()
+        lines = result.harness_error.strip().splitlines()
         out.print("[magenta]The harness could not run the suites:[/magenta] "
                   + escape("\n  ".join(lines[:12])), soft_wrap=True)
         if len(lines) > 12:
@@ -226,8 +242,8 @@ def print_summary(result: Certification, backend: str = "process") -> None:
         errored = []
     if errored:
         out.print("Could not judge (harness errors, not failures of the system):")
-    for r in errored:
-        _print_requirement(r, "")
+    for v in errored:
+        _print_requirement(v, replays.get(v.id), "")
     for rid in c["summary"]["stale_expectations"]:
         out.print(f"[red]Stale baseline entry:[/red] {rid} passes now; remove it from "
                   f"{escape(c['baseline']['file'])}", soft_wrap=True)

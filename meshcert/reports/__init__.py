@@ -18,11 +18,13 @@ A report folder (default reports/out/<run id>/, git-ignored)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from meshcert.certify.records import TestRecord
 from meshcert.certify.verdicts import Outcome
 from meshcert.reports.certificate import write_signed
 from meshcert.reports.content import RunFacts, build_certificate
@@ -32,7 +34,7 @@ __all__ = ["RunFacts", "build_certificate", "render_index", "write_report"]
 
 
 def write_report(report_dir: Path, facts: RunFacts, outcome: Outcome,
-                 tests: list[dict[str, Any]], key: Ed25519PrivateKey) -> dict[str, Any]:
+                 tests: Sequence[TestRecord], key: Ed25519PrivateKey) -> dict[str, Any]:
     """Write index.html and the signed certificate.json into ``report_dir`` (which already
     holds junit.xml, evidence/ and allure-results/ from the run); returns the certificate."""
     certificate = build_certificate(facts, outcome, tests, key)

@@ -29,6 +29,7 @@ import platform
 import shlex
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -41,6 +42,7 @@ from meshcert.catalog.requirements import Catalog, catalog_path
 from meshcert.catalog.targets import Target
 from meshcert.certify.baseline import Baseline
 from meshcert.certify.latency import summaries
+from meshcert.certify.records import TestRecord
 from meshcert.certify.verdicts import NOT_PASSED_OUTCOMES, Outcome
 from meshcert.reports import signing
 from meshcert.reports.certificate import FORMAT, PUBLIC_KEY
@@ -112,13 +114,14 @@ def replay_command(facts: RunFacts, requirement_id: str | None = None) -> str:
     return shlex.join(words)
 
 
-def _test_entry(test: dict[str, Any]) -> dict[str, Any]:
-    return {"nodeid": test["nodeid"], "outcome": test["outcome"], "phase": test.get("phase"),
-            "duration_s": test["duration_s"], "message": test.get("message"),
-            "evidence": test.get("evidence"), "exchanges": test.get("exchanges", 0)}
+def _test_entry(test: TestRecord) -> dict[str, Any]:
+    """A test as a requirement of the certificate lists it."""
+    return {"nodeid": test.nodeid, "outcome": test.outcome, "phase": test.phase,
+            "duration_s": test.duration_s, "message": test.message,
+            "evidence": test.evidence, "exchanges": test.exchanges}
 
 
-def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, Any]],
+def build_certificate(facts: RunFacts, outcome: Outcome, tests: Sequence[TestRecord],
                       key: Ed25519PrivateKey) -> dict[str, Any]:
     target = facts.target
     catalog = facts.catalog
@@ -126,7 +129,7 @@ def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, A
     requirements = []
     for verdict in outcome.verdicts:
         requirement = verdict.requirement
-        failing = any(t["outcome"] in NOT_PASSED_OUTCOMES for t in verdict.tests)
+        failing = any(t.outcome in NOT_PASSED_OUTCOMES for t in verdict.tests)
         requirements.append({
             "id": requirement.id,
             "level": requirement.level,
@@ -138,7 +141,7 @@ def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, A
             "baseline": None if verdict.expected_reason is None else {
                 "expected": "fail", "reason": verdict.expected_reason, "stale": verdict.stale},
             "tests": [_test_entry(t) for t in verdict.tests],
-            "duration_s": round(sum(t["duration_s"] for t in verdict.tests), 6),
+            "duration_s": round(sum(t.duration_s for t in verdict.tests), 6),
             "replay": replay_command(facts, requirement.id) if failing else None,
         })
     launch = None
@@ -151,7 +154,7 @@ def build_certificate(facts: RunFacts, outcome: Outcome, tests: list[dict[str, A
         "exit_code": outcome.exit_code,
         "summary": {
             "verdicts": outcome.counts(),
-            "tests": dict(Counter(t["outcome"] for t in tests)),
+            "tests": dict(Counter(t.outcome for t in tests)),
             "unexpected_failures": list(outcome.unexpected_failures),
             "stale_expectations": list(outcome.stale_expectations),
             "errors": list(outcome.errors),

@@ -4,13 +4,17 @@ from the certificate and the evidence of the failing tests."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from meshcert.certify.evidence import Exchange
 from meshcert.certify.latency import samples_of
 from meshcert.certify.plugin import safe_test_id
+from meshcert.certify.records import Evidence, TestRecord
 from meshcert.certify.verdicts import (
     ERROR_OUTCOMES,
     EXIT_INCONCLUSIVE,
@@ -19,6 +23,7 @@ from meshcert.certify.verdicts import (
     PHASES,
     VERDICTS,
 )
+from meshcert.errors import HarnessError
 from meshcert.reports.charts import latency_histogram
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -30,7 +35,7 @@ _environment = jinja2.Environment(
 _environment.filters["anchor"] = lambda nodeid: f"fail-{safe_test_id(nodeid)}"
 
 
-def render_index(certificate: dict[str, Any], tests: list[dict[str, Any]],
+def render_index(certificate: dict[str, Any], tests: Sequence[TestRecord],
                  report_dir: Path) -> str:
     template = _environment.get_template("index.html.j2")
     return template.render(c=certificate, banner=banner(certificate), verdicts=VERDICTS,
@@ -77,35 +82,41 @@ def _header(headers: dict[str, str], name: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == name), "")
 
 
-def _exchange(raw: dict[str, Any]) -> dict[str, Any]:
-    content_type = _header(raw.get("response_headers") or {}, "content-type")
+def _exchange(exchange: Exchange) -> dict[str, Any]:
+    """An exchange as the template shows it: with its problem details and bodies pretty."""
+    content_type = _header(exchange.response_headers, "content-type")
     problem = None
-    if "problem+json" in content_type and raw.get("response_body"):
+    if "problem+json" in content_type and exchange.response_body:
         try:
-            parsed = json.loads(raw["response_body"])
+            parsed = json.loads(exchange.response_body)
             problem = parsed if isinstance(parsed, dict) else None
         except ValueError:
             problem = None
-    return {**raw, "content_type": content_type, "problem": problem,
-            "request_pretty": _pretty(raw.get("request_body")),
-            "response_pretty": _pretty(raw.get("response_body"))}
+    return {**asdict(exchange), "content_type": content_type, "problem": problem,
+            "request_pretty": _pretty(exchange.request_body),
+            "response_pretty": _pretty(exchange.response_body)}
 
 
-def _failures(certificate: dict[str, Any], tests: list[dict[str, Any]], report_dir: Path,
+def _exchanges(test: TestRecord, report_dir: Path) -> tuple[Exchange, ...]:
+    """The exchanges in a test's evidence file (none when it has none, or it is unreadable:
+    the page still shows the failure)."""
+    if not test.evidence:
+        return ()
+    try:
+        return Evidence.read(report_dir / test.evidence).exchanges
+    except HarnessError:
+        return ()
+
+
+def _failures(certificate: dict[str, Any], tests: Sequence[TestRecord], report_dir: Path,
               outcomes: frozenset[str]) -> list[dict[str, Any]]:
     """The tests with one of ``outcomes`` (failed, or harness errors), each with its
     requirements, replay commands and last exchanges."""
     by_id = {r["id"]: r for r in certificate["requirements"]}
     found = []
-    for test in (t for t in tests if t["outcome"] in outcomes):
-        exchanges: list[dict[str, Any]] = []
-        if test.get("evidence"):
-            try:
-                evidence = json.loads((report_dir / test["evidence"]).read_text("utf-8"))
-                exchanges = evidence.get("exchanges", [])
-            except (OSError, ValueError):
-                exchanges = []
-        requirements = [by_id[i] for i in test["requirements"] if i in by_id]
+    for test in (t for t in tests if t.outcome in outcomes):
+        exchanges = _exchanges(test, report_dir)
+        requirements = [by_id[i] for i in test.requirements if i in by_id]
         found.append({
             "test": test,
             "requirements": requirements,
@@ -116,8 +127,9 @@ def _failures(certificate: dict[str, Any], tests: list[dict[str, Any]], report_d
     return found
 
 
-def _charts(certificate: dict[str, Any], tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    samples = {t["nodeid"]: samples_of(t) for t in tests}
+def _charts(certificate: dict[str, Any], tests: Sequence[TestRecord]
+            ) -> list[dict[str, Any]]:
+    samples = {t.nodeid: samples_of(t) for t in tests}
     charts = []
     for summary in certificate["latency"]:
         target = summary["target"]

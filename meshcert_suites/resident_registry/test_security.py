@@ -103,7 +103,8 @@ def _concrete(path: str, lg: str, person: dict[str, Any]) -> str:
 
 
 @pytest.mark.requirement("SEC-AUTH-001")
-@pytest.mark.parametrize(("method", "path"), _operations(), ids=" ".join)
+@pytest.mark.parametrize(("method", "path"), _operations(),
+                         ids=[f"{m} {p}" for m, p in _operations()])
 def test_a_request_without_a_token_is_refused(call, lg, population, method, path):
     person = population[0]
     url = _concrete(path, lg, person)

@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from meshcert.catalog.requirements import load_catalog
 from meshcert.catalog.targets import load_target
 from meshcert.certify.baseline import Baseline
+from meshcert.certify.evidence import Exchange
 from meshcert.certify.plugin import safe_test_id
+from meshcert.certify.records import TestOutcome, TestRecord
 from meshcert.certify.verdicts import judge
 from meshcert.reports import RunFacts, write_report
 
@@ -26,17 +28,18 @@ PROBLEM = {"type": "urn:meshcert:problem:invalid-token", "title": "Invalid token
            "reason": "wrong-audience"}
 
 
-def record(nodeid: str, requirements: list[str], outcome: str = "passed",
-                **extra: Any) -> dict[str, Any]:
-    return {"nodeid": nodeid, "name": nodeid.split("::")[-1], "requirements": requirements,
-            "outcome": outcome, "duration_s": 0.25, "call_duration_s": 0.2,
-            "message": extra.pop("message", None), "phase": extra.pop("phase", None),
-            "details": None,
-            "location": f"{nodeid.split('::')[0]}:10", "user_properties": {},
-            "exchanges": 0, "evidence": None, **extra}
+def record(nodeid: str, requirements: list[str], outcome: TestOutcome = "passed",
+           **extra: Any) -> TestRecord:
+    """A test record as the plugin makes it; ``extra`` sets further fields."""
+    fields: dict[str, Any] = {
+        "nodeid": nodeid, "name": nodeid.split("::")[-1], "requirements": tuple(requirements),
+        "outcome": outcome, "duration_s": 0.25, "call_duration_s": 0.2, "message": None,
+        "phase": None, "details": None, "location": f"{nodeid.split('::')[0]}:10",
+        "user_properties": {}, "exchanges": 0, "evidence": None}
+    return TestRecord(**(fields | extra))
 
 
-def sample_tests() -> list[dict[str, Any]]:
+def sample_tests() -> list[TestRecord]:
     rng = random.Random(7)
     latency = [round(rng.lognormvariate(3.2, 0.45), 2) for _ in range(400)]
     return [
@@ -55,27 +58,23 @@ def sample_tests() -> list[dict[str, Any]]:
     ]
 
 
-def exchanges_for(nodeid: str) -> list[dict[str, Any]]:
-    return [{
-        "method": "GET", "url": "https://127.0.0.1:18201/municipalities/131016/residents/1",
-        "request_headers": {"authorization": "[redacted]", "accept": "*/*"},
-        "request_body": None, "status": 401,
-        "response_headers": {"content-type": "application/problem+json"},
-        "response_body": json.dumps(PROBLEM), "elapsed_ms": 3.2, "error": None,
-        "started_at": 0.0,
-    }, {
-        "method": "POST", "url": "https://127.0.0.1:18201/municipalities/131016/movements",
-        "request_headers": {"authorization": "[redacted]",
-                            "content-type": "application/json"},
-        "request_body": json.dumps({"event_id": "e-1", "kind": "birth", "name": "𠮷田 髙"},
-                                   ensure_ascii=False),
-        "status": 200, "response_headers": {"content-type": "application/json"},
-        "response_body": json.dumps({"lg_code": "131016", "atena_number": "0633853568"}),
-        "elapsed_ms": 10.0, "error": None, "started_at": 0.0,
-    }]
+def exchanges_for(nodeid: str) -> list[Exchange]:
+    return [
+        Exchange("GET", "https://127.0.0.1:18201/municipalities/131016/residents/1",
+                 {"authorization": "[redacted]", "accept": "*/*"}, None, status=401,
+                 response_headers={"content-type": "application/problem+json"},
+                 response_body=json.dumps(PROBLEM), elapsed_ms=3.2, started_at=0.0),
+        Exchange("POST", "https://127.0.0.1:18201/municipalities/131016/movements",
+                 {"authorization": "[redacted]", "content-type": "application/json"},
+                 json.dumps({"event_id": "e-1", "kind": "birth", "name": "𠮷田 髙"},
+                            ensure_ascii=False),
+                 status=200, response_headers={"content-type": "application/json"},
+                 response_body=json.dumps({"lg_code": "131016", "atena_number": "0633853568"}),
+                 elapsed_ms=10.0, started_at=0.0),
+    ]
 
 
-def make_report(folder: Path, key: Ed25519PrivateKey, *, tests: list[dict[str, Any]] | None
+def make_report(folder: Path, key: Ed25519PrivateKey, *, tests: list[TestRecord] | None
                 = None, scope: tuple[str, ...] | None = None,
                 baseline: Baseline | None = None, **facts: Any) -> dict[str, Any]:
     """Write a complete signed report into ``folder``; returns the certificate. ``facts``
@@ -86,12 +85,14 @@ def make_report(folder: Path, key: Ed25519PrivateKey, *, tests: list[dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     evidence = folder / "evidence"
     evidence.mkdir(exist_ok=True)
+    with_evidence = []
     for test in tests:
-        name = f"{safe_test_id(test['nodeid'])}.json"
-        exchanges = exchanges_for(test["nodeid"])
-        (evidence / name).write_text(json.dumps({"nodeid": test["nodeid"],
-                                                 "exchanges": exchanges}), encoding="utf-8")
-        test["evidence"], test["exchanges"] = f"evidence/{name}", len(exchanges)
+        name = f"{safe_test_id(test.nodeid)}.json"
+        exchanges = exchanges_for(test.nodeid)
+        (evidence / name).write_text(test.evidence_of(exchanges).to_json(), encoding="utf-8")
+        with_evidence.append(test.model_copy(update={"evidence": f"evidence/{name}",
+                                                     "exchanges": len(exchanges)}))
+    tests = with_evidence
     (folder / "junit.xml").write_text("<testsuites/>\n", encoding="utf-8")
     outcome = judge(catalog, target.profile, tests, scope, baseline)
     run = sample_facts(scope=scope, baseline=baseline, **facts)

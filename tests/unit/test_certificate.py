@@ -117,13 +117,14 @@ def test_a_run_with_only_harness_errors_exits_3_and_is_not_certified(tmp_path: P
     from meshcert.catalog.requirements import load_catalog
     from tests.unit.sample_report import record
 
-    tests = [record(f"meshcert_suites/t.py::test_{r.id}", [r.id])
-             for r in load_catalog().for_profile("resident-registry")]
-    tests[0]["outcome"], tests[0]["phase"] = "error", "setup"
+    first, *others = load_catalog().for_profile("resident-registry")
+    tests = [record(f"meshcert_suites/t.py::test_{first.id}", [first.id], "error",
+                    phase="setup"),
+             *(record(f"meshcert_suites/t.py::test_{r.id}", [r.id]) for r in others)]
     certificate = make_report(tmp_path / "r", key, tests=tests)
     assert certificate["exit_code"] == 3
     assert not certificate["certified"]
-    assert certificate["summary"]["errors"] == [tests[0]["requirements"][0]]
+    assert certificate["summary"]["errors"] == [first.id]
     assert certificate["summary"]["verdicts"]["fail"] == 0
 
 

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from meshcert.catalog.requirements import load_catalog
+from meshcert.certify.records import RunResults
 from meshcert.certify.run import Certification
 from meshcert.certify.verdicts import EXIT_INCONCLUSIVE, judge
 from meshcert.cli import app
@@ -65,7 +66,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
          "--junitxml", str(report / "junit.xml"), "-q"],
         cwd=folder, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stdout[-2000:]  # pytest: an error is not a pass
-    tests = json.loads((folder / "results.json").read_text(encoding="utf-8"))["tests"]
+    tests = RunResults.read(folder / "results.json").tests
     catalog = load_catalog()
     outcome = judge(catalog, PROFILE, tests)
     key, _ = signing.load_or_create_key(folder / "key.pem")
@@ -76,9 +77,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_the_crashed_fixture_makes_its_requirement_an_error_not_a_failure(run) -> None:
     outcome = run["outcome"]
-    [crashed] = [t for t in run["tests"] if t["requirements"] == [CRASHED]]
-    assert crashed["outcome"] == "error" and crashed["phase"] == "setup"
-    assert "did not start" in crashed["message"]
+    [crashed] = [t for t in run["tests"] if t.requirements == (CRASHED,)]
+    assert crashed.outcome == "error" and crashed.phase == "setup"
+    assert crashed.message is not None and "did not start" in crashed.message
     assert outcome.by_id()[CRASHED] == "error"
     assert set(outcome.by_id().values()) == {"pass", "error"}
     assert outcome.unexpected_failures == ()

@@ -66,14 +66,32 @@ def test_a_run_with_only_harness_errors_says_could_not_judge(tmp_path: Path) -> 
     from tests.unit.sample_report import record
 
     key, _ = signing.load_or_create_key(tmp_path / "key.pem")
-    tests = [record(f"meshcert_suites/t.py::test_{r.id}", [r.id])
-             for r in load_catalog("2026.1").for_profile("resident-registry")]
-    tests[0].update(outcome="error", phase="setup", message="the municipal simulator is down")
+    first, *others = load_catalog("2026.1").for_profile("resident-registry")
+    tests = [record(f"meshcert_suites/t.py::test_{first.id}", [first.id], "error",
+                    phase="setup", message="the municipal simulator is down"),
+             *(record(f"meshcert_suites/t.py::test_{r.id}", [r.id]) for r in others)]
     make_report(tmp_path / "out", key, tests=tests)
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert '<section class="banner error" id="banner">' in html
     assert "Could not judge: not certified" in html and "Not certified<" not in html
     assert "No test failed." in html and "the municipal simulator is down" in html
+
+
+def test_a_failure_whose_evidence_is_malformed_is_shown_without_exchanges(tmp_path: Path
+                                                                           ) -> None:
+    from meshcert.reports.html import render_index
+    from tests.unit.sample_report import record
+
+    key, _ = signing.load_or_create_key(tmp_path / "key.pem")
+    certificate = make_report(tmp_path / "out", key)
+    (tmp_path / "out" / "evidence" / "bad.json").write_text('{"nodeid": 1}', encoding="utf-8")
+    failed = record("meshcert_suites/rr/test_ids.py::test_request_id", ["ERR-REQID-001"],
+                    "failed", message="AssertionError: no X-Request-ID", exchanges=2,
+                    evidence="evidence/bad.json")
+    html = render_index({**certificate, "latency": []}, [failed], tmp_path / "out")
+    section = html.split("<h2>Failures", 1)[1]
+    assert "AssertionError: no X-Request-ID" in section
+    assert "This test recorded no exchanges." in section
 
 
 def chromium() -> str | None:

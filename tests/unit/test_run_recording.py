@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from meshcert.certify.events import Collected, Finished, Started, TestFinished, parse_event
+from meshcert.certify.records import Evidence, RunResults, TestRecord
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SUITE = '''
 import pytest
+
+from meshcert.certify.events import Collected, Finished, Started, TestFinished, parse_event
+from meshcert.certify.records import Evidence, RunResults, TestRecord
 from meshcert.certify.evidence import Exchange, Recorder
 from meshcert.certify.harness import RECORDER
 from meshcert.certify.verdicts import HarnessFault
@@ -75,52 +81,65 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def results(run: Path) -> dict[str, dict]:
-    data = json.loads((run / "results.json").read_text(encoding="utf-8"))
-    return {t["name"]: t for t in data["tests"]}
+def results(run: Path) -> dict[str, TestRecord]:
+    return {t.name: t for t in RunResults.read(run / "results.json").tests}
 
 
 def test_each_test_gets_one_outcome_with_its_requirements(run: Path) -> None:
     found = results(run)
-    assert {n: t["outcome"] for n, t in found.items()} == {
+    assert {n: t.outcome for n, t in found.items()} == {
         "test_passes": "passed", "test_fails": "failed", "test_errors": "error",
         "test_skips": "skipped", "test_harness_gives_up": "error"}
-    assert {n: t["phase"] for n, t in found.items()} == {
+    assert {n: t.phase for n, t in found.items()} == {
         "test_passes": None, "test_fails": "call", "test_errors": "setup",
         "test_skips": "call", "test_harness_gives_up": "call"}
-    assert found["test_fails"]["requirements"] == ["ERR-PROB-001"]
-    assert all(t["duration_s"] >= 0 for t in found.values())
+    assert found["test_fails"].requirements == ("ERR-PROB-001",)
+    assert all(t.duration_s >= 0 for t in found.values())
 
 
 def test_the_short_failure_text_says_what_went_wrong(run: Path) -> None:
     found = results(run)
-    assert "the target answered 404" in found["test_fails"]["message"]
-    assert "the seeding endpoint is down" in found["test_errors"]["message"]
-    assert found["test_skips"]["message"] == "needs TLS 1.1 in the client"
-    assert found["test_passes"]["message"] is None
+    assert "the target answered 404" in (found["test_fails"].message or "")
+    assert "the seeding endpoint is down" in (found["test_errors"].message or "")
+    assert found["test_skips"].message == "needs TLS 1.1 in the client"
+    assert found["test_passes"].message is None
 
 
 def test_latency_recorded_by_a_suite_is_kept(run: Path) -> None:
-    assert results(run)["test_passes"]["user_properties"] == {"latency_ms": [1.5, 2.5, 3.0]}
+    assert results(run)["test_passes"].user_properties == {"latency_ms": [1.5, 2.5, 3.0]}
 
 
 def test_the_exchanges_of_a_test_are_its_evidence(run: Path) -> None:
     failing = results(run)["test_fails"]
-    assert failing["exchanges"] == 1
-    evidence = json.loads((run / failing["evidence"]).read_text(encoding="utf-8"))
-    assert evidence["outcome"] == "failed"
-    assert evidence["exchanges"][0]["status"] == 404
+    assert failing.exchanges == 1 and failing.evidence is not None
+    evidence = Evidence.read(run / failing.evidence)
+    assert evidence.outcome == "failed" and evidence.nodeid == failing.nodeid
+    assert evidence.exchanges[0].status == 404
     assert len(list((run / "evidence").iterdir())) == 5  # one file per test
 
 
+def test_the_files_keep_their_json_format(run: Path) -> None:
+    """results.json and the evidence files read back to the bytes the plugin wrote: the typed
+    records lose nothing of the format."""
+    results_text = (run / "results.json").read_text(encoding="utf-8")
+    assert RunResults.read(run / "results.json").to_json() == results_text
+    assert list(json.loads(results_text)["tests"][0]) == [
+        "nodeid", "name", "requirements", "outcome", "duration_s", "call_duration_s",
+        "message", "phase", "details", "location", "user_properties", "exchanges", "evidence"]
+    for path in (run / "evidence").iterdir():
+        assert Evidence.read(path).to_json() == path.read_text(encoding="utf-8")
+
+
 def test_progress_is_one_line_per_event_in_order(run: Path) -> None:
-    events = [json.loads(line) for line in
-              (run / "progress.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert events[0] == {"event": "collected", "total": 5}
-    assert [e["event"] for e in events[1:-1]] == ["start", "test"] * 5
-    assert events[-1]["event"] == "finished"
-    assert [e["outcome"] for e in events if e["event"] == "test"] == [
+    lines = (run / "progress.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0]) == {"event": "collected", "total": 5}
+    events = [parse_event(line) for line in lines]
+    assert events[0] == Collected(total=5)
+    assert [type(e) for e in events[1:-1]] == [Started, TestFinished] * 5
+    assert isinstance(events[-1], Finished) and events[-1].exitstatus == 1
+    assert [e.outcome for e in events if isinstance(e, TestFinished)] == [
         "passed", "failed", "error", "skipped", "error"]
+    assert [e.to_line() for e in events] == lines
 
 
 def test_junit_keeps_harness_errors_apart_from_failures(run: Path) -> None:

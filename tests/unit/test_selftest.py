@@ -116,7 +116,8 @@ def test_a_variant_the_harness_could_not_run_says_why(monkeypatch, tmp_path):
     def certify(target, *, defect=None, seed=None, out_dir=None):
         outcome = unjudged(catalog, "information-provider", "mesh did not start\nmore")
         return Certification("r", Path(out_dir), 3, outcome.by_id(), False, (), (), 1,
-                             outcome, {"harness_error": "mesh did not start\nmore"})
+                             outcome, {"harness_error": "mesh did not start\nmore"},
+                             harness_error="mesh did not start\nmore")
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(selftest_module, "certify", certify)

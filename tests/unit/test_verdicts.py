@@ -10,6 +10,7 @@ import yaml
 
 from meshcert.catalog.requirements import Catalog, load_catalog
 from meshcert.certify.baseline import BaselineError, load_baseline
+from meshcert.certify.records import TestRecord
 from meshcert.certify.verdicts import EXIT_FAILED, EXIT_INCONCLUSIVE, judge
 from tests.unit.sample_report import record
 
@@ -21,7 +22,7 @@ def catalog() -> Catalog:
     return load_catalog("2026.1")
 
 
-def every_must_passing(catalog: Catalog) -> list[dict]:
+def every_must_passing(catalog: Catalog) -> list[TestRecord]:
     return [record(f"meshcert_suites/t.py::test_{r.id}", [r.id])
             for r in catalog.for_profile(PROFILE)]
 
@@ -33,8 +34,10 @@ def baseline_file(tmp_path: Path, entries: list[dict], catalog: str = "2026.1") 
     return path
 
 
-def with_outcome(tests: list[dict], requirement: str, outcome: str) -> list[dict]:
-    return [{**t, "outcome": outcome} if requirement in t["requirements"] else t for t in tests]
+def with_outcome(tests: list[TestRecord], requirement: str, outcome: str
+                 ) -> list[TestRecord]:
+    return [t.model_copy(update={"outcome": outcome}) if t.verifies(requirement) else t
+            for t in tests]
 
 
 def test_every_must_passing_certifies(catalog: Catalog) -> None:
@@ -113,7 +116,7 @@ def test_a_failing_should_shows_but_does_not_fail_the_gate(catalog: Catalog) -> 
 
 
 def test_requirements_without_a_run_test_are_not_tested_and_not_certified(catalog: Catalog) -> None:
-    tests = [t for t in every_must_passing(catalog) if "SEC-TLS-002" not in t["requirements"]]
+    tests = [t for t in every_must_passing(catalog) if not t.verifies("SEC-TLS-002")]
     tests = with_outcome(tests, "SEC-TLS-001", "skipped")
     outcome = judge(catalog, PROFILE, tests)
     assert outcome.by_id()["SEC-TLS-002"] == "not-tested"
@@ -124,7 +127,7 @@ def test_requirements_without_a_run_test_are_not_tested_and_not_certified(catalo
 
 
 def test_a_run_limited_to_some_requirements_gates_but_does_not_certify(catalog: Catalog) -> None:
-    tests = [t for t in every_must_passing(catalog) if "ERR-REQID-001" in t["requirements"]]
+    tests = [t for t in every_must_passing(catalog) if t.verifies("ERR-REQID-001")]
     outcome = judge(catalog, PROFILE, tests, scope=["ERR-REQID-001"])
     assert outcome.exit_code == 0
     assert not outcome.certified
@@ -168,7 +171,7 @@ def test_an_expected_failure_that_passes_is_stale_and_fails_the_run(
 def test_an_expected_failure_outside_the_run_is_not_stale(tmp_path: Path, catalog: Catalog) -> None:
     baseline = load_baseline(baseline_file(tmp_path, [
         {"id": "SEC-TLS-002", "reason": "known"}]), catalog, PROFILE)
-    tests = [t for t in every_must_passing(catalog) if "ERR-REQID-001" in t["requirements"]]
+    tests = [t for t in every_must_passing(catalog) if t.verifies("ERR-REQID-001")]
     outcome = judge(catalog, PROFILE, tests, scope=["ERR-REQID-001"], baseline=baseline)
     assert outcome.exit_code == 0
     assert outcome.by_id()["SEC-TLS-002"] == "not-tested"
