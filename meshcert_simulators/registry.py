@@ -17,6 +17,10 @@ FACTORIES = {
     "jlis": "meshcert_simulators.jlis.app:create_app",
     "tax": "meshcert_simulators.tax.app:create_app",
     "child-allowance": "meshcert_simulators.childallowance.app:create_app",
+    "jpki": "meshcert_simulators.jpki.app:create_app",
+    "gateway": "meshcert_simulators.gateway.app:create_app",
+    "idp": "meshcert_simulators.idp.app:create_app",
+    "bank": "meshcert_simulators.bank.app:create_app",
 }
 
 

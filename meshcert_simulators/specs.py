@@ -24,12 +24,18 @@ CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
              "mesh": ("mesh.openapi.json", "mesh"),
              "tax": ("tax.openapi.json", "tax"),
              "child-allowance": ("child-allowance.openapi.json", "child-allowance"),
-             "authz": ("authz.openapi.json", "authz")}
+             "authz": ("authz.openapi.json", "authz"),
+             "idp": ("idp.openapi.json", "idp"),
+             "jpki": ("jpki.openapi.json", "jpki"),
+             "gateway": ("gateway.openapi.json", "gateway")}
 # A kind whose simulator is not in the embedded topology names the topology that has it.
 CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",
                       "tax": SPEC_DIR.parent / "topologies" / "mesh.yaml",
-                      "child-allowance": SPEC_DIR.parent / "topologies" / "mesh-inquirer.yaml"}
+                      "child-allowance": SPEC_DIR.parent / "topologies" / "mesh-inquirer.yaml",
+                      "idp": SPEC_DIR.parent / "topologies" / "idp.yaml",
+                      "jpki": SPEC_DIR.parent / "topologies" / "private-service.yaml",
+                      "gateway": SPEC_DIR.parent / "topologies" / "private-service.yaml"}
 
 
 def contract_path(kind: str) -> Path:

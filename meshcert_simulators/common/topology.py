@@ -52,11 +52,18 @@ class Client(_Model):
     # Empty means every municipality the simulator hosts.
     municipalities: tuple[str, ...] = ()
     public_jwk: str | None = Field(default=None, min_length=1)
+    # A relying party of the idp simulator: where it may be sent back to (matched exactly),
+    # and the purpose its login page shows the person.
+    redirect_uris: tuple[str, ...] = ()
+    purpose: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _has_a_credential(self) -> Client:
         if self.token is None and self.public_jwk is None:
             raise ValueError(f"client {self.id!r} needs a token, a public_jwk, or both")
+        if self.redirect_uris and self.public_jwk is None:
+            raise ValueError(f"client {self.id!r} has redirect_uris (a relying party of the idp)"
+                             " but no public_jwk to verify its client assertions")
         return self
 
     @property
@@ -66,7 +73,8 @@ class Client(_Model):
 
 
 class SimulatorSpec(_Model):
-    kind: Literal["municipal", "authz", "mesh", "jlis", "tax", "child-allowance"]
+    kind: Literal["municipal", "authz", "mesh", "jlis", "tax", "child-allowance", "jpki",
+                  "gateway", "idp", "bank"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()
