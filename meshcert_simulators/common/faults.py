@@ -11,10 +11,15 @@ role):
 certification run sets that header on all of its requests), so two runs with different scopes
 never see each other's faults. The scope ``global`` applies to every request instead. A request
 whose run has a plan gets that plan, and only otherwise the ``global`` one (plans do not stack).
+Scopes named ``global.<name>`` also apply to every request, each only to the requests its
+``match`` holds for, so that several plans aimed at different requests (a body naming one person
+each) run side by side: a request that got no plan from its run or ``global`` gets the first of
+them whose match holds.
 ``GET /health`` and the ``/admin/faults`` endpoints themselves are never faulted.
 
 **A plan** (strict; anything else is a 422 problem): ``match`` narrows which requests it hits
-(``method``, ``path_prefix``, ``path_regex``, ``client_id``: all given must hold), then any of
+(``method``, ``path_prefix``, ``path_regex``, ``client_id``, ``body_contains``: a text the
+request body must contain; all given must hold), then any of
 
 - ``latency``: fixed milliseconds (a number, or ``{"distribution": "fixed", "ms": ..}``),
   ``{"distribution": "uniform", "min_ms": .., "max_ms": ..}`` or
@@ -60,6 +65,8 @@ from meshcert_simulators.common.wire import WireModel
 
 RUN_HEADER = "x-meshcert-run"
 GLOBAL_SCOPE = "global"
+GLOBAL_FAMILY = GLOBAL_SCOPE + "."
+MAX_MATCHED_BODY = 1 << 20  # a body longer than this is never matched by body_contains
 SCOPE_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 FAULTS_PATH = "/admin/faults"
 EXEMPT_PATHS = frozenset({"/health"})
@@ -92,6 +99,7 @@ class FaultMatch(WireModel):
     path_prefix: Annotated[str, Field(pattern=r"^/", max_length=512)] | None = None
     path_regex: Annotated[str, Field(max_length=512)] | None = None
     client_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    body_contains: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
     @field_validator("path_regex")
     @classmethod
@@ -156,14 +164,21 @@ class FaultPlan(WireModel):
     max_hits: whole_number(1, 1_000_000) | None = None  # type: ignore[valid-type]
     hits: Annotated[int, Field(description="requests hit so far (read-only)")] | None = None
 
-    def matches(self, method: str, path: str, client_id: str | None) -> bool:
+    def matches(self, method: str, path: str, client_id: str | None,
+                body: bytes | None = None) -> bool:
         m = self.match
         if m is None:
             return True
         return ((m.method is None or m.method.upper() == method)
                 and (m.path_prefix is None or path.startswith(m.path_prefix))
                 and (m.path_regex is None or re.search(m.path_regex, path) is not None)
-                and (m.client_id is None or m.client_id == client_id))
+                and (m.client_id is None or m.client_id == client_id)
+                and (m.body_contains is None
+                     or (body is not None and m.body_contains.encode() in body)))
+
+    @property
+    def reads_body(self) -> bool:
+        return self.match is not None and self.match.body_contains is not None
 
 
 class FaultsOut(WireModel):
@@ -253,7 +268,7 @@ class FaultMiddleware:
         if not self.plans or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        active = self._plan_for(scope)
+        active, receive = await self._plan_for(scope, receive)
         if active is None:
             await self.app(scope, receive, send)
             return
@@ -282,20 +297,27 @@ class FaultMiddleware:
             if token is not None:
                 _skew.reset(token)
 
-    def _plan_for(self, scope: Scope) -> ActivePlan | None:
+    async def _plan_for(self, scope: Scope, receive: Receive
+                        ) -> tuple[ActivePlan | None, Receive]:
+        """The plan for this request (see the module docstring), and the ``receive`` to pass on
+        (a replay of the body when a plan had to read it)."""
         path = scope["path"]
         if path in EXEMPT_PATHS or path.startswith(FAULTS_PATH):
-            return None
+            return None, receive
         run = next((v.decode("latin-1") for k, v in scope["headers"]
                     if k.lower() == RUN_HEADER.encode()), None)
-        active = (self.plans.get(run) if run else None) or self.plans.get(GLOBAL_SCOPE)
-        if active is None:
-            return None
-        plan = active.plan
-        client_id = client_id_of(scope) if plan.match and plan.match.client_id else None
-        if not plan.matches(scope["method"], path, client_id):
-            return None
-        return active if active.take() else None
+        first = (self.plans.get(run) if run else None) or self.plans.get(GLOBAL_SCOPE)
+        family = [a for name, a in list(self.plans.items()) if name.startswith(GLOBAL_FAMILY)]
+        candidates = ([first] if first is not None else []) + family
+        body: bytes | None = None
+        if any(a.plan.reads_body for a in candidates):
+            body, receive = await _read_body(receive)
+        for active in candidates:
+            plan = active.plan
+            client_id = client_id_of(scope) if plan.match and plan.match.client_id else None
+            if plan.matches(scope["method"], path, client_id, body):
+                return (active if active.take() else None), receive
+        return None, receive
 
     @staticmethod
     async def _drop(scope: Scope, receive: Receive) -> None:
@@ -307,6 +329,27 @@ class FaultMiddleware:
                     pass
         except TimeoutError:
             pass
+
+
+async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole request body (None past MAX_MATCHED_BODY), and a ``receive`` that hands the
+    application the same messages again."""
+    messages: list[Message] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return (body if size <= MAX_MATCHED_BODY else None), replayed
 
 
 def client_id_of(scope: Scope) -> str | None:

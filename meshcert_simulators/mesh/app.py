@@ -42,6 +42,7 @@ from starlette.responses import Response
 
 from meshcert_simulators.common import exchanges
 from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common.auth import ADMIN_ROLE, require
 from meshcert_simulators.common.hot_routes import HotRoute
 from meshcert_simulators.common.http import (
     body_doc,
@@ -205,6 +206,24 @@ def _install_routes(app: FastAPI, topology: Topology) -> None:
         created = app.state.store.ensure_code(inst.code, code, person, iso(app.state.clock()))
         return _json(CodeOut, {"institution": inst.code, "code": code, "newly_issued": created},
                      201 if created else 200)
+
+    @app.get("/admin/codes/{institution_code}", include_in_schema=False)
+    async def preview_code(request: Request, institution_code: str,
+                           juminhyo_code: Annotated[str, Query()]) -> Response:
+        """The 符号 the mesh issues (or would issue) to an institution for a person, issuing
+        nothing: the harness aims a fault plan at one person's inquiries with it (admin
+        credential; the harness's control plane, not the contract)."""
+        require(app.state.authenticator.authenticate(request), ADMIN_ROLE)
+        if topology.institution(institution_code) is None:
+            raise Problem(404, "unknown-institution", "Unknown institution",
+                          f"no institution {institution_code!r} in the topology")
+        if not is_valid_juminhyo_code(juminhyo_code):
+            raise Problem(422, "invalid-juminhyo-code", "Invalid 住民票コード",
+                          "the check digit of the 住民票コード does not match")
+        deriver: CodeDeriver = app.state.codes
+        code = deriver.code(institution_code, deriver.person_key(juminhyo_code))
+        return Response(json.dumps({"institution": institution_code, "code": code}),
+                        media_type="application/json")
 
     @app.post("/v1/inquiries", response_model=InquiryResult,
               responses={**errors, **problem_responses(502, 504)}, tags=["inquiries"],

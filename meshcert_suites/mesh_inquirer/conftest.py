@@ -120,17 +120,26 @@ class Mesh:
         ensure_harness_ok(answer, "read what the inquirer sent from the mesh's exchange log")
         return list(answer.json()["exchanges"])
 
-    def fault(self, plan: dict[str, Any]) -> None:
-        """Put a fault plan on the mesh for the inquirer's requests only."""
+    def fault(self, plan: dict[str, Any], scope: str = "global") -> None:
+        """Put a fault plan on the mesh for the inquirer's requests only; a ``global.<name>``
+        scope runs beside others, each hitting the requests its match names."""
         plan = {**plan, "match": {"client_id": self.inquirer_client, "method": "POST",
                                   **plan.get("match", {})}}
-        answer = self.plain.put("/admin/faults/global", json=plan, headers=self.admin)
+        answer = self.plain.put(f"/admin/faults/{scope}", json=plan, headers=self.admin)
         ensure_harness_ok(answer, f"put the fault plan {plan} on the mesh")
 
-    def clear_faults(self) -> None:
+    def clear_faults(self, scope: str = "global") -> None:
         # A plan left in place would make the inquirer fail what follows: a harness fault.
-        answer = self.plain.delete("/admin/faults/global", headers=self.admin)
+        answer = self.plain.delete(f"/admin/faults/{scope}", headers=self.admin)
         ensure_harness_ok(answer, "clear the mesh's fault plans", ok=(200, 204))
+
+    def code_of(self, person: Person) -> str:
+        """The 符号 the mesh issues the inquirer for ``person`` (asked of the harness's mesh
+        without issuing it), so that a fault plan can name that person's inquiries."""
+        answer = self.plain.get(f"/admin/codes/{self.institution}", headers=self.admin,
+                                params={"juminhyo_code": person.juminhyo_code})
+        ensure_harness_ok(answer, "ask the harness's mesh for the inquirer's 符号 of a person")
+        return str(answer.json()["code"])
 
     def records_of(self, client: httpx.Client, person: Person) -> list[dict[str, Any]]:
         """The mesh's art. 23 records of this inquirer about ``person``."""

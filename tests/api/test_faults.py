@@ -7,6 +7,7 @@ Timing assertions are lower bounds only: an injected delay is at least what was 
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,6 +136,35 @@ def test_match_narrows_by_method_path_and_client(registry_client, admin, clerk, 
     assert registry_client.get(f"{CHANGES}/x", headers={**clerk, **run("m")}).status_code == 404
     other = bearer(topology, "demo-downstream")
     assert registry_client.get(CHANGES, headers={**other, **run("m")}).status_code != 504
+
+
+def test_global_family_plans_each_hit_only_the_bodies_they_name(registry_client, admin, clerk):
+    movements = f"/municipalities/{LG}/movements"
+    names = [f"ev-{uuid.uuid4().hex}" for _ in range(3)]
+    first, second, third = (move_in(event_id=name) for name in names)
+    put(registry_client, admin, "global.first", {"match": {"body_contains": names[0]},
+                                                 "error": {"rate": 1.0, "status": 503}})
+    put(registry_client, admin, "global.second", {"match": {"body_contains": names[1]},
+                                                  "error": {"rate": 1.0, "status": 429}})
+    assert registry_client.post(movements, json=first, headers=clerk).status_code == 503
+    assert registry_client.post(movements, json=second, headers=clerk).status_code == 429
+    # A body neither plan names reaches the registry whole (the plans read it and replay it).
+    passed = registry_client.post(movements, json=third, headers=clerk)
+    assert passed.status_code in (200, 201), passed.text
+    assert registry_client.get(CHANGES, headers=clerk).status_code == 200
+
+
+def test_a_run_plan_that_does_not_match_leaves_the_family_to_decide(registry_client, admin,
+                                                                    clerk):
+    name = f"ev-{uuid.uuid4().hex}"
+    movement = move_in(event_id=name)
+    put(registry_client, admin, "global", {"match": {"path_prefix": "/nowhere"},
+                                           "error": {"rate": 1.0, "status": 500}})
+    put(registry_client, admin, "global.one", {"match": {"body_contains": name},
+                                               "error": {"rate": 1.0, "status": 502}})
+    posted = registry_client.post(f"/municipalities/{LG}/movements", json=movement,
+                                  headers=clerk)
+    assert posted.status_code == 502
 
 
 def test_clock_skew_shifts_the_simulator_clock_for_its_run(registry_client, admin, clerk):

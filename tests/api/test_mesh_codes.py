@@ -95,3 +95,23 @@ def test_a_different_secret_gives_unrelated_codes():
     b = CodeDeriver(b"secret-b", b"person-b")
     jumin = person(3)
     assert a.code(TAX, a.person_key(jumin)) != b.code(TAX, b.person_key(jumin))
+
+
+def test_the_harness_can_see_a_code_before_it_is_issued_and_only_as_admin(tmp_path):
+    topo = mesh_topology()
+    admin = {"Authorization": f"Bearer {topo.admin_token}"}
+    with client_for(mesh_app(tmp_path)) as client:
+        jumin = person(11)
+        preview = client.get(f"/admin/codes/{CHILD}", params={"juminhyo_code": jumin},
+                             headers=admin)
+        issued = client.post("/v1/codes", json={"juminhyo_code": jumin}, headers=auth(topo, CHILD))
+        as_inquirer = client.get(f"/admin/codes/{CHILD}", params={"juminhyo_code": jumin},
+                                 headers=auth(topo, CHILD))
+        unknown = client.get("/admin/codes/nowhere", params={"juminhyo_code": jumin},
+                             headers=admin)
+    assert preview.status_code == 200
+    # Looking did not issue it: the inquirer's request is still the first.
+    assert issued.status_code == 201 and issued.json()["newly_issued"] is True
+    assert preview.json()["code"] == issued.json()["code"]
+    assert as_inquirer.status_code == 403
+    assert unknown.status_code == 404
