@@ -21,11 +21,12 @@ demo: $(STAMP)
 # nothing; that is not a failure of the code under test.
 PYTEST_WORKERS ?= 2
 SELFTEST_JOBS  ?= 3
+SELFTEST_ARGS  ?= --profile all
 test: $(STAMP)
 	$(BIN)/ruff check .
 	@mkdir -p .meshcert; \
 	echo "selftest: started beside pytest (log: .meshcert/selftest.log)"; \
-	$(BIN)/meshcert selftest --profile all --jobs $(SELFTEST_JOBS) >.meshcert/selftest.log 2>&1 & \
+	$(BIN)/meshcert selftest $(SELFTEST_ARGS) --jobs $(SELFTEST_JOBS) >.meshcert/selftest.log 2>&1 & \
 	selftest=$$!; started=$$(date +%s); trap 'kill $$selftest 2>/dev/null' INT TERM; \
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	echo "pytest: done in $$(( $$(date +%s) - started )) s; waiting for the selftest"; \
