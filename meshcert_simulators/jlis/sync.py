@@ -194,3 +194,18 @@ async def _sync_one(store: JlisStore, http: httpx.AsyncClient, config: SyncConfi
     return {"lg_code": lg_code, "institution": codes.institution if codes else lg_code,
             "after_before": before, "after_now": after, "registered": registered,
             "skipped": skipped}
+
+
+class Syncer:
+    """Runs the batch sync. The ``store``, the ``sync_config`` and the ``http_transport`` (None:
+    the network) are read from the app's state at the time of each run, so a test can serve
+    the registry in-process or replace any of them (or this object)."""
+
+    def __init__(self, state: Any, settings: Settings) -> None:
+        self.state = state
+        self.settings = settings
+
+    async def run(self) -> dict[str, Any]:
+        """Pull every hosted municipality's feed after its cursor; the sync's summary."""
+        return await run_sync(self.state.store, self.settings, self.state.sync_config,
+                              self.state.http_transport)

@@ -67,3 +67,16 @@ def seed(registry: Registry, request: SeedRequest, actor: Actor) -> dict[str, An
         total = conn.execute("SELECT count(*) FROM residents WHERE lg_code=?",
                              (lg_code,)).fetchone()[0]
     return {"lg_code": lg_code, "written": len(records), "residents": total}
+
+
+class Seeder:
+    """Seeds test data into a hosted municipality. The ``registry`` is read from the app's state
+    at the time of use, so a negative control or a test can replace it (or this object)."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def seed(self, request: SeedRequest, actor: Actor) -> dict[str, Any]:
+        registry = self.state.registry
+        registry.check_hosted(request.lg_code)
+        return seed(registry, request, actor)
