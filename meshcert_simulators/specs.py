@@ -6,6 +6,7 @@ change, regenerate with ``python -m meshcert_simulators.specs`` and review the d
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -27,7 +28,9 @@ CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
              "authz": ("authz.openapi.json", "authz"),
              "idp": ("idp.openapi.json", "idp"),
              "jpki": ("jpki.openapi.json", "jpki"),
-             "gateway": ("gateway.openapi.json", "gateway")}
+             "gateway": ("gateway.openapi.json", "gateway"),
+             "portal": ("portal.openapi.json", "portal"),
+             "accounts": ("accounts.openapi.json", "accounts")}
 # A kind whose simulator is not in the embedded topology names the topology that has it.
 CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",
@@ -35,7 +38,9 @@ CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "child-allowance": SPEC_DIR.parent / "topologies" / "mesh-inquirer.yaml",
                       "idp": SPEC_DIR.parent / "topologies" / "idp.yaml",
                       "jpki": SPEC_DIR.parent / "topologies" / "private-service.yaml",
-                      "gateway": SPEC_DIR.parent / "topologies" / "private-service.yaml"}
+                      "gateway": SPEC_DIR.parent / "topologies" / "private-service.yaml",
+                      "portal": SPEC_DIR.parent / "topologies" / "portal.yaml",
+                      "accounts": SPEC_DIR.parent / "topologies" / "benefit-payout.yaml"}
 
 
 def contract_path(kind: str) -> Path:
@@ -56,12 +61,29 @@ def dump(spec: dict[str, Any]) -> str:
     return json.dumps(spec, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> int:
-    for kind in CONTRACTS:
-        path = contract_path(kind)
-        path.write_text(dump(served_spec(kind)), encoding="utf-8")
-        print(f"wrote {path}")
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m meshcert_simulators.specs",
+        description="Regenerate the committed contracts (fixtures/specs/) from the simulators, "
+                    "or with --check only say which differ (exit 1). Review a regenerated diff "
+                    "before committing it: a contract is what vendors implement.")
+    parser.add_argument("kinds", nargs="*", choices=[[], *CONTRACTS], metavar="KIND",
+                        help=f"only these simulators ({', '.join(CONTRACTS)}); default all")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; list the contracts that drifted")
+    args = parser.parse_args(argv)
+    drifted = []
+    for kind in args.kinds or CONTRACTS:
+        path, served = contract_path(kind), dump(served_spec(kind))
+        if args.check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != served:
+                drifted.append(kind)
+                print(f"drifted: {path} (regenerate: python -m meshcert_simulators.specs {kind})")
+        else:
+            path.write_text(served, encoding="utf-8")
+            print(f"wrote {path}")
+    return 1 if drifted else 0
 
 
 if __name__ == "__main__":
