@@ -21,6 +21,9 @@ FACTORIES = {
     "gateway": "meshcert_simulators.gateway.app:create_app",
     "idp": "meshcert_simulators.idp.app:create_app",
     "bank": "meshcert_simulators.bank.app:create_app",
+    "front-app": "meshcert_simulators.frontapp.app:create_app",
+    "portal": "meshcert_simulators.portal.app:create_app",
+    "accounts": "meshcert_simulators.accounts.app:create_app",
 }
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 from meshcert.catalog.requirements import CatalogError, load_catalog
 from meshcert.errors import MeshcertError, map_exceptions
 from meshcert_simulators.common.identifiers import is_valid_local_government_code
+from meshcert_simulators.common.jwks import KeyFileError, load_public_key
 
 LgCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 
@@ -91,11 +92,72 @@ class ProviderSettings(_Model):
                                      "J-LIS intermediate server (copy path); null if it has none")
 
 
+FactScope = Literal["name", "address", "birthdate", "gender"]
+# What each purpose a private service may state needs of the four basic facts (基本4情報): the
+# most it may ask the person for (docs/domain.md#invariant-7).
+PURPOSE_SCOPES: dict[str, tuple[str, ...]] = {
+    # 犯罪収益移転防止法 第4条 (取引時確認): 氏名, 住居, 生年月日.
+    "account-opening": ("name", "address", "birthdate"),
+    # 携帯電話不正利用防止法 第3条 (契約締結時の本人確認): 氏名, 住居, 生年月日.
+    "mobile-contract": ("name", "address", "birthdate"),
+    # A utility contract: who and where is served.
+    "utility-contract": ("name", "address"),
+    # A front service's online move-out (転出届): who files and from which address.
+    "moveout": ("name", "address"),
+}
+
+
+class RelyingPartySettings(_Model):
+    """A relying party (profile private-service): a service that signs people in with digital
+    authentication and gets their basic facts from the gov-private API gateway."""
+
+    client_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                           description="Its client id at the provider")
+    redirect_uri: str = Field(description="Where the provider sends the person back: a path "
+                              "on base_url (/callback) or an absolute http(s) URL")
+    public_jwk: str = Field(min_length=1, description="Its private_key_jwt public key (a JWK "
+                            "file, relative to the target file); the harness's provider "
+                            "registers it")
+    login_path: str = Field(default="/login", pattern=r"^/",
+                            description="Where a person starts a login (a GET that leads to "
+                            "the provider)")
+    me_path: str = Field(default="/me", pattern=r"^/", description="A GET that shows the "
+                         "signed-in person's facts (JSON), with the login's cookies")
+    purpose: Literal["account-opening", "mobile-contract", "utility-contract", "moveout"]
+    purpose_text: str = Field(default="", description="The purpose as the consent page shows "
+                              "it to the person")
+    scopes: Annotated[tuple[FactScope, ...], Field(min_length=1)] = Field(
+        description="The basic facts it asks for (besides openid)")
+
+    def redirect_url(self, base_url: str) -> str:
+        return self.redirect_uri if "://" in self.redirect_uri else (
+            f"{base_url.rstrip('/')}{self.redirect_uri}")
+
+
+class FrontServiceSettings(_Model):
+    """A front service (profile front-service): the app's API the harness drives as a person
+    would, after a login (relying_party) whose cookies it keeps."""
+
+    moveouts_path: str = Field(default="/moveouts", pattern=r"^/", description="POST: file "
+                               "the online move-out (JSON: moving_date, new_address {lg_code, "
+                               "address}, reason?, on_behalf_of? — a delegation id, proxy "
+                               "only); answers 201/200 with the portal's application {id, "
+                               "status}, or a problem")
+    status_path: str = Field(default="/moveouts/{id}", pattern=r"^/.*\{id\}",
+                             description="GET: the application's status as the portal reports "
+                             "it ({id} is the application's id)")
+    resend_after_s: Seconds = Field(default=3.0, description="Your stated time: without an "
+                                    "answer of the portal in this many seconds the app resends "
+                                    "the filing (with the same idempotency key)")
+
+
 # The sections of a target file each profile's suites read.
 PROFILE_SECTIONS: dict[str, tuple[str, ...]] = {
     "resident-registry": ("municipality", "seeding"),
     "mesh-inquirer": ("inquirer",),
     "information-provider": ("provider",),
+    "private-service": ("relying_party",),
+    "front-service": ("relying_party", "front_service"),
 }
 
 
@@ -123,6 +185,8 @@ class Target(_Model):
     seeding: Seeding | None = None
     inquirer: InquirerSettings | None = None
     provider: ProviderSettings | None = None
+    relying_party: RelyingPartySettings | None = None
+    front_service: FrontServiceSettings | None = None
     launch: Launch | None = None
 
     @field_validator("base_url")
@@ -197,6 +261,29 @@ def _cross_checks(target: Target, base: Path) -> list[str]:
                         f"{seeding.credential.env} is not set")
     if target.other_municipality and target.other_municipality == target.municipality:
         problems.append("other_municipality: must differ from municipality")
+    if target.relying_party is not None:
+        problems += _relying_party_problems(target.relying_party, base)
     if target.launch and not (base / target.launch.topology).is_file():
         problems.append(f"launch.topology: no such file {base / target.launch.topology}")
+    return problems
+
+
+def _relying_party_problems(party: RelyingPartySettings, base: Path) -> list[str]:
+    problems: list[str] = []
+    uri = party.redirect_uri
+    parts = urlsplit(uri)
+    if not uri.startswith("/") and (parts.scheme not in ("http", "https") or not parts.hostname
+                                    or parts.fragment):
+        problems.append("relying_party.redirect_uri: give a path on base_url (/callback) or "
+                        "an absolute http(s) URL without a fragment")
+    key_file = base / party.public_jwk
+    try:
+        load_public_key(key_file)
+    except KeyFileError as exc:
+        problems.append(f"relying_party.public_jwk: {exc}")
+    needed = PURPOSE_SCOPES[party.purpose]
+    beyond = [s for s in party.scopes if s not in needed]
+    if beyond:
+        problems.append(f"relying_party.scopes: {', '.join(beyond)} not needed for purpose "
+                        f"{party.purpose} (it needs at most: {', '.join(needed)})")
     return problems

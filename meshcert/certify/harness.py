@@ -36,6 +36,8 @@ PROFILE_TOPOLOGIES: dict[str, Path] = {
     "resident-registry": CERTIFY_TOPOLOGY,
     "mesh-inquirer": TOPOLOGIES / "mesh-inquirer.yaml",
     "information-provider": TOPOLOGIES / "information-provider.yaml",
+    "private-service": TOPOLOGIES / "private-service.yaml",
+    "front-service": TOPOLOGIES / "front-service.yaml",
 }
 RECORDER = pytest.StashKey[Recorder]()
 

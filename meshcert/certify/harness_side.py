@@ -375,6 +375,25 @@ def _harness_calls(chosen: Plan, target: Target | None) -> dict[str, Any]:
         operations += [f"POST {path} (scope allowance:apply)",
                        f"GET {path}/{{id}} (scope allowance:read)",
                        "GET /v1/provision-records (scope allowance:audit)"]
+    elif profile == "private-service":
+        party = target.relying_party if target else None
+        operations += [f"GET {party.login_path if party else '/login'} as a browser: a login "
+                       "the harness's card holder completes at the provider",
+                       f"GET {party.me_path if party else '/me'} with that login's cookies: "
+                       "the signed-in person's facts (JSON)"]
+    elif profile == "front-service":
+        party = target.relying_party if target else None
+        front = target.front_service if target else None
+        operations += [f"GET {party.login_path if party else '/login'} as a browser: a login "
+                       "the harness's card holder (a person, or a proxy) completes at the "
+                       "provider",
+                       f"GET {party.me_path if party else '/me'} with that login's cookies: who "
+                       "is signed in (JSON, the person's name)",
+                       f"POST {front.moveouts_path if front else '/moveouts'}: the move-out "
+                       "form (JSON) — file it on the portal",
+                       f"GET {front.status_path if front else '/moveouts/{id}'}: its status as "
+                       "the portal reports it now"]
+    contract = PROFILE_CONTRACTS.get(profile)
     return {
         "base_url": target.base_url if target else None,
         "audience": target.auth.audience if target else None,
@@ -382,7 +401,7 @@ def _harness_calls(chosen: Plan, target: Target | None) -> dict[str, Any]:
                          "target file",
         "subject": PROFILE_CLIENTS.get(profile, HARNESS_CLIENT),
         "scopes": list(PROFILE_SCOPES.get(profile, ())),
-        "contract": str(SPECS / PROFILE_CONTRACTS[profile]),
+        "contract": str(SPECS / contract) if contract else None,
         "operations": operations,
     }
 
@@ -401,6 +420,19 @@ def _you_call(chosen: Plan) -> list[dict[str, Any]]:
             "token": client.token,
             "operations": [f"PUT {topology.url(jlis)}/v1/copies/{client.id}/{{符号}}/{{item}}"],
             "contract": str(SPECS / "jlis.openapi.json")})
+    if chosen.profile in ("private-service", "front-service"):
+        peers = (("idp", "your OpenID provider (issuer = this URL)", "idp.openapi.json"),
+                 ("gateway", "the persons' facts: GET /v1/basic-facts with the provider's "
+                  "access token", "gateway.openapi.json"))
+        if chosen.profile == "front-service":
+            peers = (peers[0], ("portal", "file the move-out and read its status with the "
+                                "person's access token (POST /v1/moveouts, GET /v1/moveouts/"
+                                "{id}, GET /v1/me/proxies)", "portal.openapi.json"))
+        for kind, what, spec in peers:
+            name = next((n for n, s in topology.simulators.items() if s.kind == kind), None)
+            if name is not None:
+                calls.append({"name": name, "url": topology.url(name), "what": what,
+                              "contract": str(SPECS / spec)})
     if chosen.profile == "mesh-inquirer" and client is not None and found is not None:
         mesh = next(n for n, s in topology.simulators.items() if s.kind == "mesh")
         entry: dict[str, Any] = {

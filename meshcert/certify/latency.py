@@ -16,6 +16,10 @@ from meshcert.certify.records import TestRecord
 
 PROPERTY = "latency_ms"
 LOAD_PROPERTY = "load"
+# A whole procedure timed step by step (FRONT-60S-001): each run's steps and where each step's
+# time went (hops), and what the measurement left out (think time), as the test recorded them.
+HOPS_PROPERTY = "hops"
+EXCLUDED_PROPERTY = "excluded"
 PERCENTILES = (50, 90, 95, 99)
 
 
@@ -52,6 +56,8 @@ def summaries(catalog: Catalog, tests: Iterable[TestRecord]) -> list[dict[str, A
             "target": None,
             # The load the samples were taken under (a Locust run), as the test recorded it.
             "load": test.user_properties.get(LOAD_PROPERTY),
+            "hops": test.user_properties.get(HOPS_PROPERTY),
+            "excluded": test.user_properties.get(EXCLUDED_PROPERTY),
         }
         for requirement_id in test.requirements:
             try:

@@ -72,6 +72,9 @@ def derived_target(target_path: Path, base: Path, base_url: str, topology_path: 
     seeding = raw.get("seeding") or {}
     if seeding.get("file"):
         seeding["file"] = str((base / seeding["file"]).resolve())
+    party = raw.get("relying_party") or {}
+    if party.get("public_jwk"):
+        party["public_jwk"] = str((base / party["public_jwk"]).resolve())
     launch = raw.get("launch") or {}
     launch["topology"] = str(topology_path)
     if defect:

@@ -45,6 +45,7 @@ from meshcert.load.systems import (
     LoadConfigError,
     System,
     for_worker,
+    fund_provider_kind,
     kind_of,
     prepared,
     run_name,
@@ -104,6 +105,11 @@ def scenario_or_fail(name: str, target: Path) -> tuple[Scenario, scenarios.Targe
                              "a mesh topology" for k in scenario.kinds)
         raise LoadConfigError(f"scenario {name} runs against {wanted}; {target} is "
                               f"{'a target file' if kind == 'registry' else 'a mesh topology'}")
+    wanted_kind = scenario.fund_provider_kind
+    if wanted_kind is not None and fund_provider_kind(target) != wanted_kind:
+        raise LoadConfigError(f"scenario {name} needs a topology whose public-fund provider is "
+                              f"a simulator of kind {wanted_kind} "
+                              f"(fixtures/topologies/benefit-payout.yaml); {target} has none")
     return scenario, kind
 
 

@@ -76,6 +76,8 @@ class Scenario:
     default_duration_s: float = 60.0
     curve_label: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # The kind of simulator the topology's public-fund provider must be (None: any).
+    fund_provider_kind: str | None = None
 
     def peak_rate(self, scale: Scale, kind: TargetKind) -> float:
         return sum(self.mix(self._windowed(scale), kind).values())
@@ -201,6 +203,35 @@ def burst_curve(x: float) -> float:
     return min(1.0, 0.2 + x * 8) if x < 0.1 else 1.0
 
 
+# -- benefit payout through the account registry (F4) ------------------------------------------
+
+PUBLIC_FUND_ACCOUNTS = 54_000_000   # DOMAIN §7: ~54 M accounts (60 %) in 2023 [S]
+PAYOUT_BULK_SHARE = 0.98            # a payout is run as bulk files; singles are corrections [I]
+HISTORY_LOOK_SHARE = 0.3            # payees who open their exchange history on the portal [I]
+
+
+def _payout_mix(scale: Scale, kind: TargetKind) -> dict[str, float]:
+    window = scale.window_s or 24 * 3600
+    rate = PUBLIC_FUND_ACCOUNTS * scale.share / window   # one query per account holder
+    return {"bulk-row": rate * PAYOUT_BULK_SHARE,
+            "inquiry-public-fund": rate * (1 - PAYOUT_BULK_SHARE),
+            "history": rate * HISTORY_LOOK_SHARE}
+
+
+def _payout_notes(scale: Scale, kind: TargetKind) -> list[str]:
+    window = scale.window_s or 24 * 3600
+    return [f"a national cash benefit paid to every public-fund account holder: "
+            f"{PUBLIC_FUND_ACCOUNTS:,} accounts [S], each queried once through the mesh on the "
+            f"copy path (item TM00000000000089) within {window / 3600:g} h, as \"notify "
+            "everyone\" paces it (125 M in 24 h ≈ 1.5 k/s nationally) [I]",
+            f"{PAYOUT_BULK_SHARE:.0%} of the queries in bulk files of up to {BULK_ROWS:,} rows "
+            f"[C/I], the rest single queries; {HISTORY_LOOK_SHARE:.0%} of the payees look at "
+            "the query in their portal history (the portal reading the registry's records) [I]",
+            "not driven: the portal's notice itself (the shared interface has no intake for a "
+            "benefit's notice; the portal makes notices from the registry's feed)",
+            "a flat burst after a short ramp"]
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("moving-season", "Moving season (March/April)", "moving_season.py", ("registry",),
              "online move-outs and registry reads on the March/April curve",
@@ -216,6 +247,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              ("registry", "mesh"), "the \"notify everyone\" burst (125 M in 24 h or 1 h)",
              24 * 3600, _notice_mix, burst_curve, _notice_notes, read_endpoint="read",
              curve_label="burst"),
+    Scenario("benefit-payout", "Benefit payout through the account registry",
+             "benefit_payout.py", ("mesh",),
+             "every account holder's public-fund account queried via the mesh (bulk files)",
+             24 * 3600, _payout_mix, burst_curve, _payout_notes, curve_label="burst",
+             fund_provider_kind="accounts"),
 )}
 
 

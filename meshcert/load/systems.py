@@ -91,6 +91,16 @@ def kind_of(path: Path) -> TargetKind:
                           "topology (with 'simulators:')")
 
 
+def fund_provider_kind(path: Path) -> str | None:
+    """The simulator kind of a mesh topology's public-fund provider (None: none, or external)."""
+    try:
+        topology = load_topology(path)
+    except TopologyError as exc:
+        raise LoadConfigError(str(exc)) from None
+    fund = topology.institution(MESH_ITEMS["public-fund"]["provider"])
+    return topology.simulator(fund.simulator).kind if fund and fund.simulator else None
+
+
 @contextlib.contextmanager
 def prepared(path: Path, run_name: str, *, duration_s: float, keep_running: bool = False,
              notify: Notify | None = None, seed: bool = True,
@@ -266,14 +276,32 @@ def _mesh(path: Path, run_name: str, keep_running: bool, say: Notify,
                         base_url=urls[mesh_name], verify=False, tokens=tokens,
                         hosted_municipalities=1, simulators=urls)
         persons = [generate_juminhyo_code(random.Random(1000 + i)) for i in range(MESH_PERSONS)]
-        say(f"seeding {len(persons)} persons: tax figures, public-fund copies, 符号 of each "
-            "inquirer")
+        say(f"seeding {len(persons)} persons: the providers' data (tax figures, public-fund "
+            "accounts), 符号 of each inquirer")
         try:
             inquirers = _seed_mesh(topo, urls, mesh_name, tokens, persons) if seed else {}
         except httpx.HTTPError as exc:
             raise HarnessError(f"seeding the mesh simulators: {exc}") from None
-        system.data = {"kind": "mesh", "inquirers": inquirers, "bulk_item": "public-fund"}
+        accounts = _accounts_data(topo, urls, persons)
+        if "records_token" in accounts:  # tokens travel in the plan's tokens, not its data
+            system.tokens["records"] = accounts.pop("records_token")
+        system.data = {"kind": "mesh", "inquirers": inquirers, "bulk_item": "public-fund",
+                       **accounts}
         yield system
+
+
+def _accounts_data(topology: Topology, urls: dict[str, str], persons: list[str]
+                   ) -> dict[str, Any]:
+    """Where the account registry's query records are read for a person (the portal's read),
+    when the public-fund provider is an account-registry simulator of the topology."""
+    fund = topology.institution(MESH_ITEMS["public-fund"]["provider"])
+    name = fund.simulator if fund else None
+    if name is None or topology.simulator(name).kind != "accounts":
+        return {}
+    reader = next((c for c in topology.clients if c.token and "accounts:records" in c.roles),
+                  None)
+    return {"accounts": urls[name], "persons": persons,
+            "records_token": reader.token if reader else topology.admin_token}
 
 
 def _institution_tokens(topology: Topology, path: Path) -> dict[str, str]:
@@ -283,6 +311,8 @@ def _institution_tokens(topology: Topology, path: Path) -> dict[str, str]:
     tokens: dict[str, str] = {}
     missing = []
     for item, spec in MESH_ITEMS.items():
+        if spec["inquirer"] not in institutions and spec["provider"] not in institutions:
+            continue  # a topology without this item (the benefit payout's has no tax)
         for role in ("inquirer", "provider"):
             inst = institutions.get(spec[role])
             client = clients.get(inst.client) if inst else None
@@ -292,7 +322,9 @@ def _institution_tokens(topology: Topology, path: Path) -> dict[str, str]:
                 tokens[item] = client.token
             else:
                 tokens[f"{item}-provider"] = client.token
-    if missing:
+    if missing or "public-fund" not in tokens:
+        missing = missing or [MESH_ITEMS["public-fund"]["inquirer"],
+                              MESH_ITEMS["public-fund"]["provider"]]
         raise LoadConfigError(f"--target {path}: the mesh scenarios need the institutions "
                               f"{', '.join(sorted(set(missing)))} with a client holding a "
                               "static token (see fixtures/topologies/mesh.yaml)")
@@ -313,7 +345,8 @@ def _seed_mesh(topology: Topology, urls: dict[str, str], mesh_name: str,
                                    f"{answer.text[:300]}")
             return str(answer.json()["code"])
 
-        tax = institutions[MESH_ITEMS["tax"]["provider"]].simulator
+        tax_provider = institutions.get(MESH_ITEMS["tax"]["provider"])
+        tax = tax_provider.simulator if tax_provider else None
         if tax:
             seeded = http.post(f"{urls[tax]}/v1/admin/seed", headers=admin, json={
                 "rows": [{"juminhyo_code": p} for p in persons]})
@@ -321,7 +354,9 @@ def _seed_mesh(topology: Topology, urls: dict[str, str], mesh_name: str,
                 raise HarnessError(f"seeding the tax provider failed: {seeded.status_code} "
                                    f"{seeded.text[:300]}")
         fund = institutions[MESH_ITEMS["public-fund"]["provider"]]
-        if fund.simulator:
+        if fund.simulator and topology.simulator(fund.simulator).kind == "accounts":
+            _seed_accounts(http, urls[fund.simulator], admin, persons)
+        elif fund.simulator:
             start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
             for n, person in enumerate(persons):
                 mine = code(tokens["public-fund-provider"], person)
@@ -337,8 +372,23 @@ def _seed_mesh(topology: Topology, urls: dict[str, str], mesh_name: str,
                     raise HarnessError(f"registering a public-fund copy failed: "
                                        f"{put.status_code} {put.text[:300]}")
         for item, spec in MESH_ITEMS.items():
-            found[item] = {**spec, "codes": [code(tokens[item], p) for p in persons]}
+            if item in tokens:
+                found[item] = {**spec, "codes": [code(tokens[item], p) for p in persons]}
     return found
+
+
+def _seed_accounts(http: httpx.Client, url: str, admin: dict[str, str],
+                   persons: list[str]) -> None:
+    """Each person's public-fund account at the account registry (its control plane: no login),
+    which gets its own 符号 of each from the mesh as a registration does."""
+    rows = [{"juminhyo_code": person, "bank_code": "0001", "branch_code": "001",
+             "account_type": "普通", "account_number": f"{1000000 + n}",
+             "holder_kana": "ロード　テスト", "phone": "090-0000-0000",
+             "email": "payee@example.jp"} for n, person in enumerate(persons)]
+    seeded = http.post(f"{url}/_meshcert/accounts/seed", json={"rows": rows}, headers=admin)
+    if seeded.status_code != 200:
+        raise HarnessError(f"seeding the account registry failed: {seeded.status_code} "
+                           f"{seeded.text[:300]}")
 
 
 def run_name(prefix: str) -> str:

@@ -11,7 +11,8 @@ Shape (format ``meshcert-certificate/1``; ``files`` and the signature are added 
     started, finished, duration_s, simulators, baseline,
     requirements[{id, level, title, verdict, in_scope, defect, target, baseline,
     tests[{nodeid, outcome, phase, duration_s, message, evidence}], duration_s, replay}],
-    latency[{test, requirements, count, p50_ms, p95_ms, ..., target}], signature, files
+    latency[{test, requirements, count, p50_ms, p95_ms, ..., target, load, hops, excluded}],
+    signature, files
 
 A verdict is pass, fail, error (the harness could not judge: not the system's failure),
 expected-fail or not-tested (meshcert/certify/verdicts.py). ``exit_code`` is the command's exit

@@ -74,7 +74,7 @@ class Client(_Model):
 
 class SimulatorSpec(_Model):
     kind: Literal["municipal", "authz", "mesh", "jlis", "tax", "child-allowance", "jpki",
-                  "gateway", "idp", "bank"]
+                  "gateway", "idp", "bank", "portal", "front-app", "accounts"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()

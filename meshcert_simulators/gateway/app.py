@@ -8,11 +8,17 @@ relying parties read facts with the provider's access tokens (``aud`` urn:meshce
 ``gateway:audit`` (and admin) reads provision records; the harness's control plane
 (``/_meshcert/gateway/...``, admin, outside the contract like the fault API) registers clients
 and revokes consents. Usage: meshcert_simulators/gateway/README.md.
+
+The behaviour lives in parts on ``app.state``, read by the routes at the time of each request,
+so each can be replaced on its own: ``callers`` (who calls), ``clients`` (registrations),
+``people`` (registry reads), ``consents`` (the consent recorder), ``revocation``, ``facts`` (the
+facts provider), ``limits`` (the rate limiter), ``provision_records`` (the record reader) and
+``store``; the peers ``jpki``, ``verifier`` / ``idp_keys``, ``introspection`` and
+``registry_transport`` (tests put them in-process). Routes only translate HTTP.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,41 +30,25 @@ from starlette.responses import Response
 
 from meshcert_simulators.common import exchanges, faults
 from meshcert_simulators.common.app import build_app
-from meshcert_simulators.common.auth import (
-    ADMIN_ROLE,
-    REALM,
-    Caller,
-    KeysUnavailable,
-    TokenRejected,
-    invalid_token,
-    require,
-)
+from meshcert_simulators.common.auth import ADMIN_ROLE
 from meshcert_simulators.common.http import (
     body_doc,
     install_openapi,
     json_body,
     only_query_parameters,
     problem_responses,
-    records_page,
     validated_response,
 )
-from meshcert_simulators.common.problems import Problem
-from meshcert_simulators.common.registry_client import RegistryAccess, find_person, own_client
+from meshcert_simulators.common.registry_client import RegistryAccess, own_client
 from meshcert_simulators.common.settings import Settings
 from meshcert_simulators.common.storage import Database
 from meshcert_simulators.common.tls import trust_for
-from meshcert_simulators.contracts.basic_facts import (
-    FACT_SCOPES,
-    basic_facts,
-    facts_for_scopes,
-)
+from meshcert_simulators.gateway.callers import Callers
+from meshcert_simulators.gateway.clients import Clients
 from meshcert_simulators.gateway.config import GatewayConfig
-from meshcert_simulators.gateway.evidence import (
-    Jpki,
-    check_evidence,
-    check_person,
-    check_signed_text,
-)
+from meshcert_simulators.gateway.consents import ConsentRecorder
+from meshcert_simulators.gateway.evidence import Jpki
+from meshcert_simulators.gateway.facts import FactsProvider
 from meshcert_simulators.gateway.limits import RateLimits
 from meshcert_simulators.gateway.models import (
     CLIENT_ID,
@@ -74,7 +64,10 @@ from meshcert_simulators.gateway.models import (
     ProvisionRecordPage,
     RevokedConsents,
 )
-from meshcert_simulators.gateway.store import SCHEMA, GatewayStore, stamp
+from meshcert_simulators.gateway.people import People
+from meshcert_simulators.gateway.records import ProvisionRecords
+from meshcert_simulators.gateway.revocation import Revocation
+from meshcert_simulators.gateway.store import SCHEMA, GatewayStore
 from meshcert_simulators.gateway.tokens import (
     INTROSPECT_ROLE,
     AccessTokenVerifier,
@@ -88,6 +81,31 @@ AUDIT_ROLE = "gateway:audit"
 CONTROL = "/_meshcert/gateway"
 
 ConsentId = Annotated[str, PathParam(pattern=CONSENT_ID, description="A consent's id")]
+Errors = dict[int | str, dict[str, Any]]
+
+_json = validated_response  # every answer is checked against its documented model
+
+
+def create_app(settings: Settings) -> FastAPI:
+    config = GatewayConfig.for_settings(settings)
+    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
+                  settings.sqlite_synchronous)
+    app = build_app(settings, title="meshcert gov-private API gateway simulator",
+                    description="Consent records with JPKI signature evidence, the basic facts "
+                                "of the consented scopes for private services (read from the "
+                                "resident registry at request time), per-client rate limits, "
+                                "and the provision records kept for each person.",
+                    on_shutdown=db.close)
+    exchanges.install(app)
+    _install_parts(app, settings, config, db)
+    bodies: list[type[BaseModel]] = []
+    errors = problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 502, 503)
+    # In the order of the published contract; the control plane last (outside it).
+    _install_consents(app, bodies, errors)
+    _install_facts(app, errors)
+    _install_control(app)
+    install_openapi(app, bodies)
+    return app
 
 
 def _verifier(settings: Settings, config: GatewayConfig) -> AccessTokenVerifier | None:
@@ -110,104 +128,44 @@ def _introspection(settings: Settings, config: GatewayConfig) -> Introspection |
                          verify=trust_for(settings.tls_dir))
 
 
-def create_app(settings: Settings) -> FastAPI:
-    config = GatewayConfig.for_settings(settings)
-    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
-                  settings.sqlite_synchronous)
-    store = GatewayStore(db, clock=faults.now)
-    app = build_app(settings, title="meshcert gov-private API gateway simulator",
-                    description="Consent records with JPKI signature evidence, the basic facts "
-                                "of the consented scopes for private services (read from the "
-                                "resident registry at request time), per-client rate limits, "
-                                "and the provision records kept for each person.",
-                    on_shutdown=db.close)
-    exchanges.install(app)
+def _install_parts(app: FastAPI, settings: Settings, config: GatewayConfig,
+                   db: Database) -> None:
+    """Put the gateway's parts and peers on ``app.state``; each part reads the others from
+    there at the time of use, so any one can be replaced on its own."""
+    state = app.state
     verifier = _verifier(settings, config)
-    introspection = _introspection(settings, config)
-    app.state.introspection = introspection
-    app.state.authenticator = GatewayAuthenticator(app.state.authenticator, verifier)
-    app.state.store = store
-    app.state.limits = RateLimits()
+    state.verifier = verifier
+    state.introspection = _introspection(settings, config)
+    state.authenticator = GatewayAuthenticator(state.authenticator, verifier)
+    state.store = GatewayStore(db, clock=faults.now)
+    state.limits = RateLimits()
     # Peers over HTTP; tests put in-process transports on these.
-    app.state.jpki = Jpki(config.jpki_url, verify=trust_for(settings.tls_dir))
-    app.state.idp_keys = verifier.keys if verifier else None
-    app.state.registry_transport = None
-    registry_access = RegistryAccess.or_problem(settings)
-    _topology_clients(settings, store, config.default_rate_limit)
-    bodies: list[type[BaseModel]] = []
-    errors = problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 502, 503)
+    state.jpki = Jpki(config.jpki_url, verify=trust_for(settings.tls_dir))
+    state.idp_keys = verifier.keys if verifier else None
+    state.registry_access = RegistryAccess.or_problem(settings)
+    state.registry_transport = None
+    state.callers = Callers(state)
+    state.clients = Clients(state)
+    state.people = People(state)
+    state.consents = ConsentRecorder(state, config.consent_lifetime)
+    state.revocation = Revocation(state)
+    state.facts = FactsProvider(state)
+    state.provision_records = ProvisionRecords(state)
+    state.clients.register_topology(settings, config.default_rate_limit)
 
-    def _json(model: type[BaseModel], content: dict[str, Any], status: int = 200) -> Response:
-        return validated_response(model, content, status)
 
-    def caller(request: Request, role: str) -> Caller:
-        who = app.state.authenticator.authenticate(request)
-        require(who, role)
-        return who
-
-    async def person_of(juminhyo_code: str) -> dict[str, Any] | None:
-        if isinstance(registry_access, Problem):
-            raise registry_access
-        async with registry_access.client(app.state.registry_transport) as http:
-            return await find_person(registry_access, http, juminhyo_code)
-
-    async def access_token(request: Request) -> dict[str, Any]:
-        """The claims of the provider's access token the request carries (401 otherwise)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Problem(401, "unauthorized", "Authentication required",
-                          "send 'Authorization: Bearer <access token>' from the provider",
-                          headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'})
-        if verifier is None:
-            raise Problem(503, "idp-not-configured", "No provider to trust",
-                          "the topology has no idp simulator and no idp_jwks is configured")
-        try:
-            claims = await verifier.claims(token.strip())
-            if introspection is not None and not await introspection.active(token.strip()):
-                raise TokenRejected("revoked", "the provider says this access token is no "
-                                               "longer active (revoked)")
-        except TokenRejected as rejected:
-            raise invalid_token(rejected) from None
-        except KeysUnavailable as exc:
-            raise Problem(503, "idp-keys-unavailable", "Cannot verify tokens now",
-                          str(exc)) from None
-        request.scope.setdefault("state", {})["client_id"] = claims["client_id"]
-        return claims
-
-    def registered(client_id: str) -> dict[str, Any]:
-        client = store.client(client_id)
-        if client is None:
-            raise Problem(403, "unknown-client", "Not a client of the gateway",
-                          f"client {client_id!r} is not registered at the gateway")
-        return client
-
-    # -- consents ----------------------------------------------------------------------------
+def _install_consents(app: FastAPI, bodies: list[type[BaseModel]], errors: Errors) -> None:
+    """Recording consents (the provider) and revoking them (the person)."""
+    state = app.state
 
     @app.post("/v1/consents", response_model=ConsentOut, status_code=201, responses=errors,
               tags=["consents"], operation_id="recordConsent",
               summary="Record a person's consent with its signature evidence (the provider)",
               openapi_extra=body_doc(ConsentRequest, bodies))
     async def post_consent(request: Request) -> Response:
-        caller(request, CONSENT_ROLE)
+        state.callers.with_role(request, CONSENT_ROLE)
         body = await json_body(request, ConsentRequest)
-        client = store.client(body.client_id)
-        if client is None:
-            raise Problem(422, "unknown-client", "Not a client of the gateway",
-                          f"client {body.client_id!r} is not registered at the gateway")
-        outside = sorted(set(body.scopes) - set(client["scopes"]) - {"openid"})
-        if outside:
-            raise Problem(422, "scope-not-allowed", "Scopes outside the client's registration",
-                          f"client {body.client_id!r} may not ask for {outside}",
-                          scopes=outside)
-        check_signed_text(body.signed_text, body.client_id, body.sub, body.scopes)
-        certificate, evidence = await check_evidence(app.state.jpki, body.certificate,
-                                                     body.signed_text, body.signature,
-                                                     faults.now())
-        check_person(certificate, await person_of(body.juminhyo_code))
-        consent = store.add_consent(client, body.sub, body.juminhyo_code,
-                                    sorted(set(body.scopes)), evidence,
-                                    config.consent_lifetime)
-        return _json(ConsentOut, consent, 201)
+        return _json(ConsentOut, await state.consents.record(body), 201)
 
     @app.delete("/v1/consents/{consent_id}", status_code=204, responses=errors,
                 tags=["consents"], operation_id="revokeConsent",
@@ -217,23 +175,18 @@ def create_app(settings: Settings) -> FastAPI:
                             "client and person of the consent (same client_id and sub), or "
                             "the provider itself acting for the person (gateway:consent).")
     async def delete_consent(request: Request, consent_id: ConsentId) -> Response:
-        row = store.consent(consent_id)
-        if verifier is not None and verifier.is_its_token(_bearer(request)):
-            claims = await access_token(request)
-            if row is None or (claims["client_id"], claims["sub"]) != (row["client_id"],
-                                                                       row["sub"]):
-                raise Problem(404, "consent-not-found", "No such consent of this person",
-                              consent_id)
-            by = "person"
+        if state.callers.carries_access_token(request):
+            claims = await state.callers.access_token(request)
+            state.revocation.by_person(consent_id, claims)
         else:
-            caller(request, CONSENT_ROLE)
-            by = "person-via-provider"
-        if row is None:
-            raise Problem(404, "consent-not-found", "No such consent", consent_id)
-        store.revoke_consent(consent_id, by)
+            state.callers.with_role(request, CONSENT_ROLE)
+            state.revocation.via_provider(consent_id)
         return Response(status_code=204)
 
-    # -- facts -------------------------------------------------------------------------------
+
+def _install_facts(app: FastAPI, errors: Errors) -> None:
+    """The facts for relying parties, and the provision records kept of them."""
+    state = app.state
 
     @app.get("/v1/basic-facts", response_model=FactsOut, responses=errors, tags=["facts"],
              operation_id="getBasicFacts",
@@ -242,32 +195,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def get_facts(request: Request) -> Response:
         only_query_parameters(request)
         requested_at = faults.now()
-        claims = await access_token(request)
-        client = registered(claims["client_id"])
-        wait = app.state.limits.take(client["client_id"], client["rate_limit_per_s"])
-        if wait is not None:
-            raise Problem(429, "too-many-requests", "Too many requests",
-                          f"client {client['client_id']!r} may make "
-                          f"{client['rate_limit_per_s']} request(s) a second",
-                          headers={"Retry-After": str(wait)}, retry_after=wait)
-        consent = _live_consent(store, client["client_id"], claims["sub"])
-        scopes = sorted(set(_json_list(consent["scopes"])) & set(client["scopes"])
-                        & set(str(claims.get("scope", "")).split()) & set(FACT_SCOPES))
-        if not scopes:
-            raise Problem(403, "insufficient-scope", "No consented scope in the token",
-                          "the access token carries none of the consent's fact scopes",
-                          headers={"WWW-Authenticate": f'Bearer realm="{REALM}", '
-                                                       'error="insufficient_scope"'})
-        person = await person_of(consent["juminhyo_code"])
-        if person is None:
-            raise Problem(404, "person-not-found", "The person is not in the registry",
-                          "the registry no longer has the consent's person")
-        facts = facts_for_scopes(basic_facts(person), set(scopes))
-        record = store.record_provision(consent, scopes, sorted(facts), claims["jti"],
-                                        requested_at)
-        return _json(FactsOut, {"sub": consent["sub"], "consent_id": consent["id"],
-                                "scopes": scopes, "facts": facts,
-                                "provided_at": record["provided_at"]})
+        claims = await state.callers.access_token(request)
+        return _json(FactsOut, await state.facts.provide(claims, requested_at))
 
     @app.get("/v1/provision-records", response_model=ProvisionRecordPage, responses=errors,
              tags=["records"], operation_id="listProvisionRecords",
@@ -283,74 +212,29 @@ def create_app(settings: Settings) -> FastAPI:
         only_query_parameters(request, "sub", "client_id", "juminhyo_code", "after", "limit")
         filters = {k: v for k, v in (("sub", sub), ("client_id", client_id),
                                      ("juminhyo_code", juminhyo_code)) if v is not None}
-        if verifier is not None and verifier.is_its_token(_bearer(request)):
-            claims = await access_token(request)
-            if juminhyo_code is not None:
-                raise Problem(403, "forbidden", "Not allowed with an access token",
-                              "juminhyo_code is for the portal (gateway:audit)")
-            filters |= {"sub": claims["sub"], "client_id": claims["client_id"]}
+        claims = None
+        if state.callers.carries_access_token(request):
+            claims = await state.callers.access_token(request)
         else:
-            caller(request, AUDIT_ROLE)
-            if not filters:
-                raise Problem(400, "person-required", "Name the person",
-                              "give sub (with client_id) or juminhyo_code")
-        records, more = store.records(filters, after, limit)
-        return _json(ProvisionRecordPage, records_page(records, after, more))
+            state.callers.with_role(request, AUDIT_ROLE)
+        return _json(ProvisionRecordPage,
+                     state.provision_records.page(filters, after, limit, claims))
 
-    # -- the harness's control plane (outside the contract) ----------------------------------
+
+def _install_control(app: FastAPI) -> None:
+    """The harness's control plane (admin; outside the contract, like the fault API)."""
+    state = app.state
 
     @app.post(f"{CONTROL}/clients", include_in_schema=False)
     async def post_client(request: Request) -> Response:
-        caller(request, ADMIN_ROLE)
+        state.callers.with_role(request, ADMIN_ROLE)
         body = await json_body(request, ClientRegistration)
-        app.state.limits.reset(body.client_id)
-        return _json(ClientOut, store.put_client(body.client_id, body.purpose,
-                                                 sorted(set(body.scopes)),
-                                                 body.rate_limit_per_s), 201)
+        return _json(ClientOut, state.clients.register(
+            body.client_id, body.purpose, body.scopes, body.rate_limit_per_s), 201)
 
     @app.post(f"{CONTROL}/consents/revoke", include_in_schema=False)
     async def post_harness_revoke(request: Request) -> Response:
-        caller(request, ADMIN_ROLE)
+        state.callers.with_role(request, ADMIN_ROLE)
         body = await json_body(request, HarnessRevocation)
-        return _json(RevokedConsents, {"revoked": store.revoke_pair(
-            body.client_id, body.juminhyo_code, "harness")})
-
-    install_openapi(app, bodies)
-    return app
-
-
-def _bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def _json_list(raw: str) -> list[str]:
-    return list(json.loads(raw))
-
-
-def _live_consent(store: GatewayStore, client_id: str, sub: str) -> Any:
-    """The pair's live consent, or the 403 that says why there is none."""
-    consent = store.latest_consent(client_id, sub)
-    if consent is None:
-        raise Problem(403, "no-consent", "No consent",
-                      "the person has not consented to this client")
-    if consent["revoked_at"] is not None:
-        raise Problem(403, "consent-revoked", "Consent revoked",
-                      f"the consent was revoked at {consent['revoked_at']}",
-                      consent_id=consent["id"])
-    if consent["expires_at"] <= stamp(faults.now()):
-        raise Problem(403, "consent-expired", "Consent expired",
-                      f"the consent expired at {consent['expires_at']}",
-                      consent_id=consent["id"])
-    return consent
-
-
-def _topology_clients(settings: Settings, store: GatewayStore, rate_limit: int) -> None:
-    """Register the topology's clients that state a purpose (relying parties), unless the
-    control plane has registered them already."""
-    for client in settings.topology.clients:
-        purpose = getattr(client, "purpose", None)  # a relying party's field in the topology
-        if purpose and store.client(client.id) is None:
-            scopes = [s for s in client.registered_scopes if s in (*FACT_SCOPES, "openid")]
-            store.put_client(client.id, str(purpose), scopes,
-                             int(getattr(client, "rate_limit_per_s", None) or rate_limit))
+        return _json(RevokedConsents, {"revoked": state.revocation.by_harness(
+            body.client_id, body.juminhyo_code)})

@@ -54,6 +54,7 @@ from meshcert_simulators.idp.userinfo import AccessTokens
 DECISION_PATH = "/authorize/decision"
 DEFAULT_CLIENT = "idp"
 INTROSPECT_ROLE = "idp:introspect"
+PERSON_LINK_ROLE = "idp:person-link"  # introspection also names the person (the portal only)
 JUMINHYO = re.compile(r"[0-9]{11}")
 AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
                     "code_challenge", "code_challenge_method")
@@ -299,8 +300,8 @@ def create_app(settings: Settings) -> FastAPI:
                 raise OAuthError("invalid_request", "token is required (RFC 7662 §2.1)")
         except OAuthError as exc:
             return _oauth(exc.body(), exc.status)
-        return validated_response(Introspection, access.introspect(form.get("token", "")),
-                                  exclude_unset=True)
+        answer = access.introspect(form.get("token", ""), caller.has(PERSON_LINK_ROLE))
+        return validated_response(Introspection, answer, exclude_unset=True)
 
     control.install(app, provider)
     install_openapi(app, [], bearer=False)

@@ -72,6 +72,8 @@ class Introspection(WireModel):
     client_id: str | None = None
     scope: str | None = None
     exp: int | None = None
+    # The person the token is about: only for a caller with role idp:person-link (the portal).
+    juminhyo_code: str | None = None
 
 
 class ClientRegistration(WireModel):

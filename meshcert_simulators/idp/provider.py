@@ -30,6 +30,8 @@ CODE_LIFETIME_S = 60
 TRANSACTION_LIFETIME_S = 600
 TOKEN_LIFETIME_S = 300
 GATEWAY_AUDIENCE = "urn:meshcert:gateway"
+# The portal takes the person's access tokens too (its own and the front services').
+PORTAL_AUDIENCE = "urn:meshcert:portal"
 GRANT_TYPE = "authorization_code"
 
 
@@ -297,7 +299,7 @@ class Provider:
         now = int(self.clock())
         key = self.keys.signing
         access_token = mint_access_token(
-            key, issuer=self.issuer, audience=[GATEWAY_AUDIENCE, self.issuer],
+            key, issuer=self.issuer, audience=[GATEWAY_AUDIENCE, PORTAL_AUDIENCE, self.issuer],
             subject=grant.sub, scopes=grant.scopes, lifetime=self.token_lifetime, now=now,
             client_id=client.client_id)
         claims = self.access_claims_of(access_token)

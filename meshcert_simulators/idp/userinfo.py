@@ -34,11 +34,13 @@ class AccessTokens:
         except TokenRejected as rejected:
             raise invalid_token(rejected) from None
 
-    def introspect(self, token: str) -> dict[str, Any]:
-        """RFC 7662 §2.2: ``active`` false for anything not live, with no other member."""
+    def introspect(self, token: str, person_link: bool = False) -> dict[str, Any]:
+        """RFC 7662 §2.2: ``active`` false for anything not live, with no other member. With
+        ``person_link`` (the portal), also the 住民票コード of the token's person."""
         try:
             grant = self.grant(token)
         except TokenRejected:
             return {"active": False}
-        return {"active": True, "sub": grant.sub, "client_id": grant.client_id,
-                "scope": " ".join(grant.scopes), "exp": int(grant.exp)}
+        answer = {"active": True, "sub": grant.sub, "client_id": grant.client_id,
+                  "scope": " ".join(grant.scopes), "exp": int(grant.exp)}
+        return {**answer, "juminhyo_code": grant.juminhyo_code} if person_link else answer

@@ -1,20 +1,14 @@
 """The simulated cards: each person's two keys and certificates, issued on first use (the
 first signature with that key, or the first after a revocation), and the signatures they make.
 
-Before it answers anything that depends on revocation (a signature, a status, the CRL, a
-lookup), the CA follows the registry's feed (meshcert_simulators.jpki.feed), so a move recorded
-at the registry is seen on the very next request; ``sync_interval_s`` (settings.extra, default
-0) lets it skip pulls made within that many seconds of the last one.
+Before it signs, the card has the CA follow the registry's feed (meshcert_simulators.jpki.feed),
+so a move recorded at the registry is seen on the very next signature.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import logging
-import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from meshcert_simulators.common.problems import Problem
-from meshcert_simulators.common.registry_client import RegistryAccess, find_person
+from meshcert_simulators.common.registry_client import find_person
 from meshcert_simulators.contracts.basic_facts import basic_facts
 from meshcert_simulators.contracts.jpki_profile import SIGNATURE_ALGORITHM
 from meshcert_simulators.jpki import feed
@@ -38,8 +32,6 @@ from meshcert_simulators.jpki.ca import (
 )
 from meshcert_simulators.jpki.models import MAX_SIGNED_BYTES
 from meshcert_simulators.jpki.store import JpkiStore
-
-log = logging.getLogger("meshcert.jpki")
 
 
 def decode_data(data: str) -> bytes:
@@ -55,49 +47,31 @@ def decode_data(data: str) -> bytes:
     return raw
 
 
-@dataclass
 class Cards:
-    ca: CertificateAuthority
-    store: JpkiStore
-    access: RegistryAccess | Problem  # a Problem: the topology has no registry to read
-    sync_interval_s: float = 0.0
-    transport: httpx.AsyncBaseTransport | None = None  # tests: the registry in-process
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _synced_at: float = float("-inf")
+    """The card signer: signs with a person's key, issuing the certificate on first use from
+    the registry's record of the person. Its peers are read from ``state`` at the time of use:
+    ``feed`` (followed before signing), ``ca``, ``store``, ``registry_access`` and
+    ``registry_transport``."""
 
-    def registry(self) -> RegistryAccess:
-        if isinstance(self.access, Problem):
-            raise self.access
-        return self.access
+    def __init__(self, state: Any) -> None:
+        self.state = state
 
-    async def sync(self, *, force: bool = False) -> dict[str, Any]:
-        """Follow the registry's feed now (``force``) or when the interval has passed."""
-        async with self._lock:
-            return await self._sync(force)
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """The registry's transport (``state.registry_transport``; tests: in-process)."""
+        transport: httpx.AsyncBaseTransport | None = self.state.registry_transport
+        return transport
 
-    async def _sync(self, force: bool) -> dict[str, Any]:
-        access = self.registry()
-        if not force and time.monotonic() - self._synced_at < self.sync_interval_s:
-            return {"source": access.source, "revoked": [], "municipalities": []}
-        async with access.client(self.transport) as http:
-            result = await feed.follow(self.store, access, http)
-        self._synced_at = time.monotonic()
-        return result
-
-    async def sync_quietly(self) -> None:
-        """Follow the feed before answering from the CA's records; a registry that cannot be
-        read is logged, and the records answer as they are (a status must still be had)."""
-        try:
-            await self.sync()
-        except Problem as problem:
-            log.warning("registry feed not followed: %s", problem.detail or problem.title)
+    @transport.setter
+    def transport(self, value: httpx.AsyncBaseTransport | None) -> None:
+        self.state.registry_transport = value
 
     async def sign(self, juminhyo_code: str, data: bytes, kind: str) -> dict[str, Any]:
         """Sign ``data`` with the person's ``kind`` key, issuing the certificate if none is
         live."""
-        async with self._lock:
-            await self._sync(force=False)
-            row = self.store.live(juminhyo_code, kind)
+        store: JpkiStore = self.state.store
+        async with self.state.feed.current():
+            row = store.live(juminhyo_code, kind)
             if row is None:
                 row = await self._issue(juminhyo_code, kind)
         signature = load_key(row["private_key_pem"]).sign(data, ec.ECDSA(hashes.SHA256()))
@@ -106,7 +80,7 @@ class Cards:
                 "serial": row["serial"], "key": kind}
 
     async def _issue(self, juminhyo_code: str, kind: str) -> Any:
-        access = self.registry()
+        access = feed.registry_of(self.state)
         async with access.client(self.transport) as http:
             person = await find_person(access, http, juminhyo_code)
         if person is None:
@@ -120,10 +94,12 @@ class Cards:
         key = new_key()
         serial = x509.random_serial_number()
         facts = basic_facts(person) if kind == "signing" else None
-        now: datetime = self.store.clock()
-        certificate = self.ca.issue(key.public_key(), kind, serial, facts, now)
-        self.store.add(serial_hex(serial), juminhyo_code, kind, cert_pem(certificate),
-                       key_pem(key), facts, certificate.not_valid_after_utc)
-        row = self.store.get(serial_hex(serial))
+        store: JpkiStore = self.state.store
+        ca: CertificateAuthority = self.state.ca
+        now: datetime = store.clock()
+        certificate = ca.issue(key.public_key(), kind, serial, facts, now)
+        store.add(serial_hex(serial), juminhyo_code, kind, cert_pem(certificate),
+                  key_pem(key), facts, certificate.not_valid_after_utc)
+        row = store.get(serial_hex(serial))
         assert row is not None
         return row

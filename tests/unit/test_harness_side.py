@@ -31,7 +31,8 @@ from meshcert_simulators.common.topology import load_topology
 
 KEYS = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 REFERENCE = {"resident-registry": "municipal", "information-provider": "tax",
-             "mesh-inquirer": "child-allowance"}
+             "mesh-inquirer": "child-allowance", "private-service": "bank",
+             "front-service": "front-app"}
 VENDOR_URL = "https://127.0.0.1:9443"
 TARGETS: dict[str, dict[str, Any]] = {
     "resident-registry": {"auth": {"audience": "urn:vendor:registry"},
@@ -44,6 +45,17 @@ TARGETS: dict[str, dict[str, Any]] = {
     "mesh-inquirer": {"auth": {"audience": "urn:vendor:allowance"},
                       "inquirer": {"institution": "chiyoda-child-allowance",
                                    "applications_path": "/apps", "give_up_within_s": 5}},
+    "private-service": {"auth": {"audience": "urn:vendor:bank"},
+                        "relying_party": {
+                            "client_id": "vendor-bank", "redirect_uri": "/cb",
+                            "public_jwk": str(KEYS / "bank-account-opening.public.jwk.json"),
+                            "purpose": "account-opening", "scopes": ["name", "birthdate"]}},
+    "front-service": {"auth": {"audience": "urn:vendor:front"},
+                      "relying_party": {
+                          "client_id": "vendor-front", "redirect_uri": "/cb",
+                          "public_jwk": str(KEYS / "front-app.public.jwk.json"),
+                          "purpose": "moveout", "scopes": ["name", "address"]},
+                      "front_service": {"moveouts_path": "/filings"}},
 }
 
 

@@ -24,7 +24,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     # see whether the target refuses them (SEC-AUTH-*); the tokens are requests, not verdicts.
     "meshcert_simulators.authz.tokens": (
         frozenset({"access_token_claims", "generate_key", "hmac_token", "sign",
-                   "unsigned_token"}),
+                   "unsigned_token", "make_client_assertion"}),
         "harness-side token minting"),
     # The header that scopes a fault plan to the harness's own requests to its simulators.
     "meshcert_simulators.common.faults": (frozenset({"RUN_HEADER"}), "fault-control header"),
@@ -32,6 +32,10 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     # synthetic persons (under the harness's own secrets): test data, never compared with.
     "meshcert_simulators.mesh.codes": (frozenset({"CodeDeriver"}),
                                        "the harness-as-mesh 符号 deriver"),
+    # The scripted holder plays the person at the harness's provider (logs in, consents,
+    # refuses): it reports what happened and never judges it.
+    "meshcert_simulators.idp.holder": (frozenset({"HolderError", "ScriptedHolder"}),
+                                       "the scripted card holder"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The portal simulator (a Mynaportal-like service): meshcert_simulators/portal/README.md."""

@@ -1,0 +1,1 @@
+"""An independent relying party, written from the contract only (see app.py)."""
