@@ -99,6 +99,8 @@ class CodeGrant:
     auth_time: int
     used: bool = False
     access_jtis: list[str] = field(default_factory=list)
+    # The code-for-other-client fault: the ID token names this client as authorized party.
+    other_client: str | None = None
 
 
 @dataclass
@@ -239,8 +241,10 @@ class Provider:
             return with_query(transaction.redirect_uri, {
                 "error": "server_error", "error_description": "the provider failed",
                 "state": transaction.state})
-        bound_to = self.clients.other_than(client_id) if fault == "code-for-other-client" \
-            else client_id
+        # The code redeems for the client that presents it, but what it gives was authorized
+        # for another: the ID token's azp names that one (OpenID Connect Core §3.1.3.7).
+        other = self.clients.other_than(client_id) if fault == "code-for-other-client" else None
+        bound_to = client_id
         code = secrets.token_urlsafe(32)
         now = self.clock()
         with self._lock:
@@ -249,7 +253,7 @@ class Provider:
             self.codes[code] = CodeGrant(
                 bound_to, transaction.redirect_uri, self.subject(bound_to, juminhyo_code),
                 juminhyo_code, transaction.scopes, transaction.nonce,
-                transaction.code_challenge, now, int(now))
+                transaction.code_challenge, now, int(now), other_client=other)
         state = secrets.token_urlsafe(16) if fault == "wrong-state" else transaction.state
         return with_query(transaction.redirect_uri, {"code": code, "state": state})
 
@@ -311,6 +315,8 @@ class Provider:
         id_claims = {"iss": self.issuer, "sub": grant.sub, "aud": client.client_id,
                      "nonce": grant.nonce, "iat": now, "exp": now + self.token_lifetime,
                      "auth_time": grant.auth_time, "at_hash": _half_hash(access_token)}
+        if grant.other_client is not None:
+            id_claims.update(aud=[grant.other_client, client.client_id], azp=grant.other_client)
         fault = self.misbehaviour.take(client.client_id, misbehave.ID_TOKEN_FAULTS)
         return {"access_token": access_token, "token_type": "Bearer",
                 "expires_in": self.token_lifetime, "scope": " ".join(grant.scopes),

@@ -413,11 +413,13 @@ def test_wrong_state_and_error_answer_alter_the_redirect(world: World):
     assert "code" in login(world, person)  # sound again
 
 
-def test_code_for_other_client_hands_back_a_code_this_client_cannot_redeem(world: World):
+def test_code_for_other_client_gives_an_id_token_authorized_for_another(world: World):
     _misbehave(world, "code-for-other-client")
     back = login(world, world.resident()["juminhyo_code"])
-    assert world.provider.codes[back["code"]].client_id != RP
-    _error(world.redeem(back["code"], world.rp.logins[back["state"]]), "invalid_grant")
+    answer = world.redeem(back["code"], world.rp.logins[back["state"]])
+    assert answer.status_code == 200, answer.text
+    claims = world.id_claims(answer.json()["id_token"])
+    assert claims["azp"] != RP and claims["aud"] == [claims["azp"], RP]
 
 
 def test_misbehaviour_counts_down(world: World):
