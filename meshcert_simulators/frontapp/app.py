@@ -30,12 +30,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from meshcert_simulators.bank.id_token import IdTokenValidator, Rejected
-from meshcert_simulators.bank.login import LoginFlow
+from meshcert_simulators.bank.id_token import IdTokenValidator
+from meshcert_simulators.bank.login import LoginFlow, install_login_routes
 from meshcert_simulators.bank.provider import Provider, ProviderError
-from meshcert_simulators.bank.sessions import Session, Sessions, new_secret
+from meshcert_simulators.bank.sessions import Session, Sessions
 from meshcert_simulators.common.app import build_app
 from meshcert_simulators.common.http import json_body
 from meshcert_simulators.common.jwks import load_signing_key
@@ -102,36 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise Problem(401, "not-signed-in", "Not signed in", "log in at /login")
         return session
 
-    @app.get("/login", tags=["login"], operation_id="startLogin",
-             summary="Start a login with digital authentication (302 to the provider)")
-    async def login(request: Request) -> Response:
-        browser = request.cookies.get(COOKIE) or new_secret()
-        pending = app.state.sessions.start_login(browser)
-        try:
-            url = await app.state.login_flow.authorization_url(pending)
-        except ProviderError as exc:
-            raise Problem(503, "provider-unavailable", "Digital authentication is unavailable",
-                          f"try again later ({exc})", headers={"Retry-After": "5"}) from None
-        response = RedirectResponse(url, status_code=302)
-        _set_cookie(response, browser)
-        return response
-
-    @app.get(CALLBACK, tags=["login"], operation_id="loginCallback",
-             summary="The provider's answer: checked, then the person is signed in")
-    async def callback(request: Request) -> Response:
-        browser = request.cookies.get(COOKIE)
-        pending = app.state.sessions.take_login(browser) if browser else None
-        if pending is None:
-            raise Problem(400, "no-login-in-progress", "No login in progress",
-                          "start again at /login")
-        try:
-            session = await app.state.login_flow.complete(dict(request.query_params), pending)
-        except Rejected as exc:
-            raise Problem(401, "login-refused", "Login refused", exc.detail,
-                          reason=exc.reason) from None
-        response = RedirectResponse("/me", status_code=303)
-        _set_cookie(response, app.state.sessions.sign_in(session))
-        return response
+    install_login_routes(app, COOKIE, CALLBACK, signed_in="/me")
 
     @app.get("/me", tags=["login"], operation_id="getMe",
              summary="Who is signed in: name and current address, from digital authentication")
@@ -203,7 +174,3 @@ def _passed_on(status: int, body: Any) -> Response:
     if status < 400:
         return JSONResponse(body, status_code=status)
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-
-def _set_cookie(response: Response, value: str) -> None:
-    response.set_cookie(COOKIE, value, httponly=True, samesite="lax", path="/")
