@@ -20,7 +20,7 @@ from meshcert.errors import MeshcertError, map_exceptions
 from meshcert_simulators.fixtures import fixture_path
 
 CATALOG_DIR = fixture_path("requirements")
-DEFAULT_VERSION = "2026.1"
+DEFAULT_VERSION = "2026.2"
 ID_PATTERN = r"^[A-Z]+(-[A-Z0-9]+)*-[0-9]{3}$"
 Level = Literal["MUST", "SHOULD", "MAY"]
 
@@ -215,9 +215,14 @@ class CatalogDiff(BaseModel):
         return tuple(sorted({*self.added, *obliging}))
 
 
-def diff_catalogs(old: Catalog, new: Catalog) -> CatalogDiff:
-    before = {r.id: r for r in old.requirements}
-    after = {r.id: r for r in new.requirements}
+def diff_catalogs(old: Catalog, new: Catalog, profile: str | None = None) -> CatalogDiff:
+    """Requirements added, removed and changed from ``old`` to ``new``; with ``profile``, only
+    those that apply to that kind of system in either version (what its vendor must look at)."""
+    def applies(r: Requirement) -> bool:
+        return profile is None or profile in r.profiles
+
+    before = {r.id: r for r in old.requirements if applies(r)}
+    after = {r.id: r for r in new.requirements if applies(r)}
     changed = []
     for rid in sorted(before.keys() & after.keys()):
         fields = tuple(f for f in COMPARED_FIELDS

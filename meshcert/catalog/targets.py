@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from meshcert.catalog.requirements import CatalogError, load_catalog
+from meshcert.catalog.requirements import DEFAULT_VERSION, CatalogError, load_catalog
 from meshcert.errors import MeshcertError, map_exceptions
 from meshcert_simulators.common.identifiers import is_valid_local_government_code
 from meshcert_simulators.common.jwks import KeyFileError, load_public_key
@@ -174,7 +174,7 @@ class Target(_Model):
     name: str = Field(min_length=1)
     vendor: str = Field(min_length=1)
     profile: str
-    catalog: str = "2026.1"
+    catalog: str = DEFAULT_VERSION
     base_url: str
     tls: TlsSettings = TlsSettings()
     auth: AuthSettings

@@ -1,7 +1,7 @@
 """Baseline files: the requirements a CI gate expects to fail, each with its reason.
 
 ```yaml
-catalog: "2026.1"
+catalog: "2026.2"
 expected_failures:
   - id: SEC-TLS-002
     reason: TLS terminates at the load balancer until release 3.2 (ticket OPS-112)

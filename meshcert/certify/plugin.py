@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from meshcert.catalog.requirements import Catalog, load_catalog
+from meshcert.catalog.requirements import DEFAULT_VERSION, Catalog, load_catalog
 from meshcert.catalog.targets import Target, TargetError, load_target
 from meshcert.certify.events import Collected, Event, Finished, Started, TestFinished
 from meshcert.certify.harness import RECORDER, Harness, harness_for
@@ -155,7 +155,7 @@ def _allure_labels(items: list[pytest.Item], catalog: Catalog, profile: str) -> 
 
 def _catalog(config: pytest.Config) -> Catalog:
     target = _target_or_none(config)
-    return load_catalog(target.catalog if target else "2026.1")
+    return load_catalog(target.catalog if target else DEFAULT_VERSION)
 
 
 def _profile(config: pytest.Config) -> str | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from meshcert.catalog.requirements import Catalog, CatalogError, load_catalog
+from meshcert.catalog.requirements import DEFAULT_VERSION, Catalog, CatalogError, load_catalog
 from meshcert.certify.plan import REPORTS_OUT, new_run_id
 from meshcert.certify.run import certify
 from meshcert.certify.verdicts import ERROR, FAIL, PASS
@@ -202,7 +202,7 @@ class Planned:
 
 
 def plan_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
-                  seed: int = DEFAULT_SEED, catalog_version: str = "2026.1") -> Planned:
+                  seed: int = DEFAULT_SEED, catalog_version: str = DEFAULT_VERSION) -> Planned:
     """Plan one profile's selftest (its report folder is made now)."""
     try:
         catalog = load_catalog(catalog_version)
@@ -216,7 +216,7 @@ def plan_selftest(profile: str = "resident-registry", *, only: list[str] | None 
 
 
 def run_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
-                 jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = "2026.1",
+                 jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = DEFAULT_VERSION,
                  on_done: Callable[[Variant], None] | None = None) -> Selftest:
     """Selftest one profile, ``jobs`` certifications at a time."""
     plan = plan_selftest(profile, only=only, seed=seed, catalog_version=catalog_version)

@@ -133,13 +133,20 @@ def show_coverage(catalog: CatalogOption = DEFAULT_VERSION, profile: ProfileOpti
 
 @requirements_app.command("diff")
 def diff(old: Annotated[str, typer.Argument(metavar="OLD", help="version or file")],
-         new: Annotated[str, typer.Argument(metavar="NEW", help="version or file")]) -> None:
+         new: Annotated[str, typer.Argument(metavar="NEW", help="version or file")],
+         profile: ProfileOption = None) -> None:
     """What changed between two catalog versions, and which requirements a certified vendor
-    must re-run. Example: `meshcert requirements diff 2026.1 my-draft.yaml`
+    must re-run (with --profile, only those of that kind of system).
+    Example: `meshcert requirements diff 2026.1 2026.2 --profile resident-registry`
     """
     before, after = _catalog(old), _catalog(new)
-    result = diff_catalogs(before, after)
-    out.print(f"catalog {result.old} → {result.new}")
+    result = diff_catalogs(before, after, profile)
+    scope = f" (profile {profile})" if profile else ""
+    out.print(f"catalog {result.old} → {result.new}{scope}")
+    for name in sorted(after.profiles.keys() - before.profiles.keys()):
+        if profile not in (None, name):
+            continue
+        out.print(f"  [green]+ profile {name}[/green]  {after.profiles[name].title.en}")
     for rid in result.added:
         out.print(f"  [green]+ {rid}[/green]  {after.get(rid).title.en}")
     for rid in result.removed:

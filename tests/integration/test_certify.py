@@ -89,7 +89,7 @@ def test_allure_results_carry_the_requirement_profile_and_catalog(runs: dict[str
                              .glob("*-result.json")).read_text(encoding="utf-8"))
     labels = {label["name"]: label["value"] for label in result["labels"]}
     assert labels["profile"] == "resident-registry"
-    assert labels["catalog_version"] == "2026.1"
+    assert labels["catalog_version"] == "2026.2"
     assert labels["requirement"]
 
 

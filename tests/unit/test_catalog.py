@@ -78,3 +78,13 @@ def test_diff_names_added_removed_changed_and_what_to_rerun(tmp_path, raw):
     assert {c.id: c.fields for c in result.changed} == {"PERF-READ-001": ("target",),
                                                           "AUDIT-LOG-001": ("title",)}
     assert result.to_rerun == ("PERF-FEED-001", "PERF-READ-001")  # a title changes no duty
+
+
+def test_the_2026_2_catalog_adds_the_front_half_and_changes_no_registry_duty():
+    old, new = load_catalog("2026.1"), load_catalog("2026.2")
+    assert set(new.profiles) - set(old.profiles) >= {"private-service", "front-service"}
+    registry = diff_catalogs(old, new, "resident-registry")
+    assert registry.added == registry.removed == registry.changed == ()
+    front = diff_catalogs(old, new, "front-service")
+    assert "FRONT-60S-001" in front.added
+    assert not [rid for rid in front.added if not rid.startswith("FRONT-")]

@@ -44,7 +44,7 @@ def test_every_problem_is_listed_with_its_path(tmp_path):
         load_target(path)
     message = str(caught.value)
     assert "2 problem(s)" in message
-    assert "profile: catalog 2026.1 has no profile 'no-such-profile'" in message
+    assert "profile: catalog 2026.2 has no profile 'no-such-profile'" in message
     assert "seeding.file: required" in message
 
 
