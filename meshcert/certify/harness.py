@@ -23,7 +23,7 @@ from meshcert.backends import processes
 from meshcert.catalog.targets import Target
 from meshcert.certify.evidence import Recorder
 from meshcert_simulators.authz.tokens import load_signing_key, mint_access_token
-from meshcert_simulators.common.tls import LocalTls, client_context
+from meshcert_simulators.common.tls import LocalTls, shared_client_context
 from meshcert_simulators.common.topology import Topology, load_topology
 from meshcert_simulators.fixtures import fixture_path
 
@@ -38,6 +38,7 @@ PROFILE_TOPOLOGIES: dict[str, Path] = {
     "information-provider": TOPOLOGIES / "information-provider.yaml",
     "private-service": TOPOLOGIES / "private-service.yaml",
     "front-service": TOPOLOGIES / "front-service.yaml",
+    "downstream-system": TOPOLOGIES / "downstream-system.yaml",
 }
 RECORDER = pytest.StashKey[Recorder]()
 
@@ -47,6 +48,7 @@ PROFILE_SCOPES: dict[str, tuple[str, ...]] = {
                           "moveout:submit", "moveout:process", "audit:read"),
     "mesh-inquirer": ("allowance:apply", "allowance:read", "allowance:audit"),
     "information-provider": ("tax:provide", "tax:audit"),
+    "downstream-system": ("downstream:read", "downstream:read-mynumber", "downstream:sync"),
 }
 # Who the harness is towards a profile's system, when not itself: a provider under test is
 # called by the mesh, so the harness's tokens name the mesh's client.
@@ -64,6 +66,8 @@ class Harness:
 
     @property
     def scopes(self) -> tuple[str, ...]:
+        if self.target.profile == "information-provider" and self.target.provider:
+            return self.target.provider.scopes()  # the service's own (tax by default)
         return PROFILE_SCOPES.get(self.target.profile, ())
 
     def ca_file(self) -> Path | None:
@@ -77,7 +81,7 @@ class Harness:
     def verify(self) -> ssl.SSLContext | bool:
         if not self.target.tls.verify:
             return False
-        return client_context(self.ca_file())
+        return shared_client_context(self.ca_file())
 
     def token(self, scopes: Iterable[str] | None = None, *,
               municipalities: Iterable[str] | None = None, **overrides: Any) -> str:

@@ -17,6 +17,7 @@ import os
 import re
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,11 +128,33 @@ def client_context(ca_file: Path | None = None,
     return context
 
 
-def trust_for(tls_dir: Path | None) -> ssl.SSLContext | bool:
-    """httpx ``verify=`` for a run folder: its local CA when there is one, else the system's."""
+_SHARED: dict[tuple[object, ...], ssl.SSLContext] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """As :func:`client_context`, made once per CA file (as it is on disk, so a remade CA
+    gets a new one) and shared by every client of the process. Building a context parses a
+    CA bundle: tens of milliseconds of CPU, which an HTTP client made per request (or
+    ``verify=True``, httpx's default) pays each time. Callers must not change it; take
+    :func:`client_context` for one to adjust."""
+    key: tuple[object, ...] = ("system",)
+    if ca_file is not None:
+        stat = Path(ca_file).stat()
+        key = (str(ca_file), stat.st_mtime_ns, stat.st_size)
+    with _SHARED_LOCK:
+        context = _SHARED.get(key)
+        if context is None:
+            context = _SHARED[key] = client_context(ca_file)
+        return context
+
+
+def trust_for(tls_dir: Path | None) -> ssl.SSLContext:
+    """httpx ``verify=`` for a run folder: its local CA when there is one, else the system's
+    (a shared context, :func:`shared_client_context`)."""
     if tls_dir is not None and LocalTls(tls_dir).ca_cert.is_file():
-        return client_context(LocalTls(tls_dir).ca_cert)
-    return True
+        return shared_client_context(LocalTls(tls_dir).ca_cert)
+    return shared_client_context()
 
 
 # -- making them ---------------------------------------------------------------------------

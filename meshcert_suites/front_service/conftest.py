@@ -31,6 +31,7 @@ from meshcert.catalog.targets import FrontServiceSettings, RelyingPartySettings
 from meshcert.certify.evidence import Recorder
 from meshcert.certify.verdicts import HarnessFault
 from meshcert_simulators.authz.tokens import make_client_assertion
+from meshcert_simulators.common.tls import shared_client_context
 from meshcert_suites.private_service import conftest as private_service
 from meshcert_suites.private_service.conftest import Gateway, Login, Person, Provider, System
 
@@ -127,7 +128,7 @@ class Portal:
                  party: RelyingPartySettings) -> None:
         self.url = simulator_url(harness, "portal")
         self.admin = {"Authorization": f"Bearer {harness.topology.admin_token}"}
-        self.plain = httpx.Client(base_url=self.url, timeout=15)
+        self.plain = httpx.Client(verify=shared_client_context(), base_url=self.url, timeout=15)
         self.provider = provider
         self.key = ECKey.generate_key("P-256", parameters={"alg": "ES256", "use": "sig"},
                                       auto_kid=True)
@@ -145,7 +146,8 @@ class Portal:
                   "redirect_uri": HARNESS_REDIRECT, "scope": "openid",
                   "state": secrets.token_urlsafe(16), "nonce": secrets.token_urlsafe(16),
                   "code_challenge": challenge, "code_challenge_method": "S256"}
-        with httpx.Client(base_url=self.provider.url, timeout=15) as browser:
+        with httpx.Client(verify=shared_client_context(),
+                          base_url=self.provider.url, timeout=15) as browser:
             page = browser.get(f"/authorize?{urlencode(params)}")
             ensure_harness_ok(page, "open the provider's login page for the principal")
             transaction = re.search(r'name="transaction" value="([^"]*)"', page.text)
@@ -229,7 +231,7 @@ class Clerk:
         if client is None:
             pytest.fail(f"the harness topology {harness.topology.name!r} has no client with "
                         "the role moveout:process (the harness plays the clerk)", pytrace=False)
-        self.http = httpx.Client(base_url=self.url, timeout=15,
+        self.http = httpx.Client(verify=shared_client_context(), base_url=self.url, timeout=15,
                                  headers={"Authorization": f"Bearer {client.token}"})
 
     def status(self, moveout_id: str) -> str:

@@ -24,6 +24,7 @@ import pytest
 
 from meshcert import Harness, Target, ensure_harness_ok, generate_juminhyo_code, generate_my_number
 from meshcert.certify.evidence import Recorder
+from meshcert_simulators.common.tls import shared_client_context
 from meshcert_suites.paging import cursor_pages
 
 PROCEDURE = "JT01010000000214"   # 児童手当
@@ -100,10 +101,11 @@ class Mesh:
             pytest.fail(f"the harness topology {topology.name!r} has no auditor institution (a "
                         f"client with {AUDIT_ROLE} and a token)", pytrace=False)
         self.auditor = {"Authorization": f"Bearer {auditor.token}"}
-        self.plain = httpx.Client(base_url=self.url, timeout=10)
+        self.plain = httpx.Client(verify=shared_client_context(), base_url=self.url, timeout=10)
 
     def recorded(self, recorder: Recorder) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10, event_hooks=recorder.hooks())
+        return httpx.Client(verify=shared_client_context(),
+                            base_url=self.url, timeout=10, event_hooks=recorder.hooks())
 
     def last_seq(self) -> int:
         answer = self.plain.get("/admin/exchanges", params={"limit": 1,

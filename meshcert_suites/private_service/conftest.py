@@ -25,6 +25,7 @@ from meshcert import Harness, Target, ensure_harness_ok
 from meshcert.catalog.targets import RelyingPartySettings
 from meshcert.certify.evidence import Recorder
 from meshcert.certify.verdicts import HarnessFault
+from meshcert_simulators.common.tls import shared_client_context
 from meshcert_simulators.idp.holder import HolderError, ScriptedHolder
 
 LG_CODE = "131016"          # 千代田区: the municipality the harness's registry hosts
@@ -130,7 +131,8 @@ class Provider:
     def __init__(self, harness: Harness) -> None:
         self.url = _simulator_url(harness, "idp")
         self.admin = {"Authorization": f"Bearer {harness.topology.admin_token}"}
-        self.plain = httpx.Client(base_url=self.url, timeout=15, headers=self.admin)
+        self.plain = httpx.Client(verify=shared_client_context(),
+                                  base_url=self.url, timeout=15, headers=self.admin)
 
     def register(self, party: RelyingPartySettings, redirect_uri: str,
                  public_jwk: dict[str, Any]) -> None:
@@ -180,7 +182,8 @@ class Provider:
         return [e for e in answer.json()["exchanges"] if e["path"] == path]
 
     def recorded(self, recorder: Recorder) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=15, event_hooks=recorder.hooks())
+        return httpx.Client(verify=shared_client_context(),
+                            base_url=self.url, timeout=15, event_hooks=recorder.hooks())
 
 
 def authorize_params(exchange: dict[str, Any]) -> dict[str, str]:
@@ -201,7 +204,8 @@ class Gateway:
         self.url = _simulator_url(harness, "gateway")
         self.client_id = client_id      # the system's: faults and capture are about it only
         self.admin = {"Authorization": f"Bearer {harness.topology.admin_token}"}
-        self.plain = httpx.Client(base_url=self.url, timeout=15, headers=self.admin)
+        self.plain = httpx.Client(verify=shared_client_context(),
+                                  base_url=self.url, timeout=15, headers=self.admin)
 
     def register(self, party: RelyingPartySettings) -> None:
         answer = self.plain.post("/_meshcert/gateway/clients", json={
@@ -240,7 +244,8 @@ class Gateway:
         return list(answer.json()["exchanges"])
 
     def recorded(self, recorder: Recorder) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=15, event_hooks=recorder.hooks())
+        return httpx.Client(verify=shared_client_context(),
+                            base_url=self.url, timeout=15, event_hooks=recorder.hooks())
 
 
 # -- logins at the system under test ----------------------------------------------------------
