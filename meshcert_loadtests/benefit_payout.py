@@ -1,12 +1,13 @@
 """A national cash benefit paid to every public-fund account holder (docs/domain.md §5 F4, §7):
 the benefit-paying agency asks the mesh for each holder's account — bulk files of up to 10,000
 rows, and a few single queries — which the mesh routes on the copy path to the account
-registry; payees then look at the query in their portal history, i.e. the portal reads the
+registry; the agency pushes each payee's notice of the payment to the portal (``POST
+/v1/notices`` with ``portal:notify``, once per person: the payment's key makes a resend the same
+notice); payees then look at the query in their portal history, i.e. the portal reads the
 registry's records of the person (``GET /v1/records?person=``).
 
-Not driven: the portal's notice of the benefit (the shared interface has no intake for it; the
-portal makes its notices from the registry's feed). Needs a topology whose public-fund provider
-is the account registry (fixtures/topologies/benefit-payout.yaml).
+Needs a topology whose public-fund provider is the account registry, with a portal and an
+agency client holding ``portal:notify`` (fixtures/topologies/benefit-payout.yaml).
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ __all__ = ["PayoutAgency", "PlanShape"]
 DATA: dict[str, Any] = PLAN["data"]
 WEIGHTS: dict[str, int] = PLAN["weights"]
 HISTORY = "GET /v1/records?person= (portal history)"
+NOTICE = "POST /v1/notices (the payee's notice)"
+PAYMENT = "benefit-2026"        # the payout: each person's notice is keyed by it
 
 if WEIGHTS.get("history") and not DATA.get("accounts"):
     raise SystemExit("benefit-payout: the topology's public-fund provider is not an account "
                      "registry (kind: accounts); use fixtures/topologies/benefit-payout.yaml")
+
+if WEIGHTS.get("notice") and not DATA.get("portal"):
+    raise SystemExit("benefit-payout: the topology has no portal simulator with a client holding "
+                     "portal:notify (the agency pushing the payees' notices); use "
+                     "fixtures/topologies/benefit-payout.yaml")
 
 # Locust would also run the imported class: it is this scenario's agency, so keep one.
 del MeshInquirer
@@ -42,6 +50,19 @@ def history(user: Any) -> None:
         check(response, 200)
 
 
+def notice(user: Any) -> None:
+    """The agency telling a paid person at the portal (a resend of a notice already pushed is
+    answered 200 with the same notice: one notice per person)."""
+    person = random.choice(DATA["persons"])
+    body = {"juminhyo_code": person, "kind": "benefit", "procedure": "benefit-payout",
+            "title": "給付金をお支払いしました",
+            "body": "ご登録の公金受取口座へ給付金を振り込みました。",
+            "idempotency_key": f"{PAYMENT}-{person}"}
+    with user.client.post(f"{DATA['portal']}/v1/notices", json=body, headers=bearer("notify"),
+                          name=NOTICE, catch_response=True) as response:
+        check(response, 201, 200)
+
+
 def _tasks() -> dict[Any, float]:
     found: dict[Any, float] = {}
     if WEIGHTS.get("inquiry-public-fund"):
@@ -50,11 +71,14 @@ def _tasks() -> dict[Any, float]:
         found[bulk] = WEIGHTS["bulk"]
     if WEIGHTS.get("history"):
         found[history] = WEIGHTS["history"]
+    if WEIGHTS.get("notice"):
+        found[notice] = WEIGHTS["notice"]
     return found
 
 
 class PayoutAgency(FastHttpUser):
-    """The benefit-paying agency asking the mesh, and payees looking at the portal."""
+    """The benefit-paying agency asking the mesh and telling the payees at the portal, and
+    payees looking at their history."""
 
     wait_time = wait_time()
     ssl_context_factory = staticmethod(ssl_context_factory)

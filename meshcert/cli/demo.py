@@ -161,6 +161,11 @@ def demo(
     keep_running: Annotated[bool, typer.Option(
         "--keep-running", help="Leave the simulators running afterwards, to explore the API "
         "yourself. Example: meshcert demo --keep-running")] = False,
+    walkthroughs: Annotated[bool, typer.Option(
+        "--walkthrough/--no-walkthrough", help="Before the certifications, walk a person "
+        "through a login at the reference bank, then a person and a proxy through the online "
+        "move-out (their own simulators on free ports, stopped after). Example: "
+        "--no-walkthrough")] = True,
     certification: Annotated[bool, typer.Option(
         "--certify/--no-certify", help="End with a certification of each profile's bundled "
         "reference and of one defective registry (a few minutes). Example: --no-certify")
@@ -172,7 +177,9 @@ def demo(
     as the systems around a resident registry: a downstream system and the tax system read
     records, the clerk registers a birth and a move, the front service files an online
     move-out, the downstream system pulls the difference feed, and the audit log's hash chain
-    is verified. Example: `meshcert demo --persons 500 --keep-running`
+    is verified. Then a person logs in at the reference bank, and a person and a proxy file the
+    online move-out through the reference front service (--no-walkthrough skips these).
+    Example: `meshcert demo --persons 500 --keep-running`
     """
     topo, path = topology_or_fail(topology)
     run = run_dir_for(topo, run_dir)
@@ -200,6 +207,8 @@ def demo(
             day.say(f"{name}  {topo.url(name)}  {state}")
         _a_day(day, town, today, persons, seed)
         _where_to_look(topo, sim_name, run, callers, keep_running or not started)
+        if walkthroughs:
+            _walk_through(day)
         if certification:
             _certify_the_reference()
     except DemoFailed as exc:
@@ -215,6 +224,32 @@ def demo(
         elif reused:
             out.print(f"Left running what was already running ({', '.join(reused)}); stop it "
                       "with `meshcert sim down`.")
+
+
+def _walk_through(day: Day) -> None:
+    """A login at the reference bank, then the online move-out of a person and a proxy
+    (meshcert.walkthrough; imported here, as it brings the suites' helpers with it)."""
+    from meshcert.walkthrough import WalkFailed, walk_bank_login, walk_online_moveout
+
+    told = _Told(day)
+    try:
+        walk_bank_login(told)
+        walk_online_moveout(told)
+    except WalkFailed as exc:
+        fail(f"the demo stopped in a walk-through: {exc}", code=1)
+
+
+class _Told:
+    """The walk-throughs' plain text, told as the demo's numbered steps."""
+
+    def __init__(self, day: Day) -> None:
+        self.day = day
+
+    def step(self, title: str) -> None:
+        self.day.step(escape(title))
+
+    def say(self, text: str) -> None:
+        self.day.say(escape(text))
 
 
 def _a_day(day: Day, town: str, today: date, persons: int, seed: int) -> None:

@@ -215,7 +215,8 @@ def _payout_mix(scale: Scale, kind: TargetKind) -> dict[str, float]:
     rate = PUBLIC_FUND_ACCOUNTS * scale.share / window   # one query per account holder
     return {"bulk-row": rate * PAYOUT_BULK_SHARE,
             "inquiry-public-fund": rate * (1 - PAYOUT_BULK_SHARE),
-            "history": rate * HISTORY_LOOK_SHARE}
+            "history": rate * HISTORY_LOOK_SHARE,
+            "notice": rate}                                   # each payee told once
 
 
 def _payout_notes(scale: Scale, kind: TargetKind) -> list[str]:
@@ -227,8 +228,8 @@ def _payout_notes(scale: Scale, kind: TargetKind) -> list[str]:
             f"{PAYOUT_BULK_SHARE:.0%} of the queries in bulk files of up to {BULK_ROWS:,} rows "
             f"[C/I], the rest single queries; {HISTORY_LOOK_SHARE:.0%} of the payees look at "
             "the query in their portal history (the portal reading the registry's records) [I]",
-            "not driven: the portal's notice itself (the shared interface has no intake for a "
-            "benefit's notice; the portal makes notices from the registry's feed)",
+            "each payee's notice of the payment pushed by the agency to the portal "
+            "(POST /v1/notices, once per person: idempotent by the payment's key) [I]",
             "a flat burst after a short ramp"]
 
 

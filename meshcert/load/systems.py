@@ -285,6 +285,8 @@ def _mesh(path: Path, run_name: str, keep_running: bool, say: Notify,
         accounts = _accounts_data(topo, urls, persons)
         if "records_token" in accounts:  # tokens travel in the plan's tokens, not its data
             system.tokens["records"] = accounts.pop("records_token")
+        if "notify_token" in accounts:
+            system.tokens["notify"] = accounts.pop("notify_token")
         system.data = {"kind": "mesh", "inquirers": inquirers, "bulk_item": "public-fund",
                        **accounts}
         yield system
@@ -300,8 +302,15 @@ def _accounts_data(topology: Topology, urls: dict[str, str], persons: list[str]
         return {}
     reader = next((c for c in topology.clients if c.token and "accounts:records" in c.roles),
                   None)
-    return {"accounts": urls[name], "persons": persons,
-            "records_token": reader.token if reader else topology.admin_token}
+    found: dict[str, Any] = {"accounts": urls[name], "persons": persons,
+                             "records_token": reader.token if reader else topology.admin_token}
+    # The portal, where the agency pushes each payee's notice (with portal:notify).
+    portal = next((n for n, s in topology.simulators.items() if s.kind == "portal"), None)
+    notifier = next((c for c in topology.clients if c.token and "portal:notify" in c.roles),
+                    None)
+    if portal is not None and notifier is not None:
+        found |= {"portal": urls[portal], "notify_token": notifier.token}
+    return found
 
 
 def _institution_tokens(topology: Topology, path: Path) -> dict[str, str]:

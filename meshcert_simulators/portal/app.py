@@ -74,9 +74,11 @@ from meshcert_simulators.portal.models import (
     MoveoutRequest,
     Notice,
     NoticeList,
+    NoticePush,
+    NoticeReceipt,
     SelfInfo,
 )
-from meshcert_simulators.portal.notices import follow
+from meshcert_simulators.portal.notices import NOTIFY_ROLE, follow, push
 from meshcert_simulators.portal.peers import Peers
 from meshcert_simulators.portal.proxies import delegate, shown
 from meshcert_simulators.portal.selfinfo import self_info
@@ -205,6 +207,25 @@ def create_app(settings: Settings) -> FastAPI:
         if notice is None:
             raise Problem(404, "notice-not-found", "No such notice of yours", notice_id)
         return _json(Notice, notice)
+
+    @app.post("/v1/notices", response_model=NoticeReceipt, status_code=201,
+              responses={200: {"description": "The same key again: the same notice",
+                               "model": NoticeReceipt}, **errors},
+              tags=["notices"], operation_id="pushNotice",
+              summary="An institution pushes a notice to a person (e.g. a benefit's payment)",
+              description=f"For institutions holding `{NOTIFY_ROLE}` (a static token of the "
+                          "topology, or an access token of its issuer with that scope). "
+                          "Idempotent by the sender's key (body or Idempotency-Key header): "
+                          "the same key again is 200 with the same notice; with another "
+                          "notice, 409 idempotency-key-reused.",
+              openapi_extra=body_doc(NoticePush, bodies))
+    async def post_notice(request: Request,
+                          idempotency_key: IdempotencyHeader = None) -> Response:
+        sender = app.state.authenticator.authenticate(request)
+        require(sender, NOTIFY_ROLE)
+        body = await json_body(request, NoticePush)
+        notice, created = push(portal, sender.client_id, body, idempotency_key)
+        return _json(NoticeReceipt, notice, 201 if created else 200)
 
     # -- 代理人 ------------------------------------------------------------------------------
 

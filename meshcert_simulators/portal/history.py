@@ -1,17 +1,21 @@
 """やりとり履歴: who was given the person's data, from every record keeper of the topology —
 the mesh's art. 23 provision records (asked as the portal's institution, by its own 符号 of the
-person), the gateway's provision records to private services, and the account registry's
-query records — newest first. A record flagged non-disclosable (番号法 art. 23 ただし書き) is
-never shown, whatever a keeper sends. A keeper that cannot be read now is named in
-``unavailable_sources`` rather than silently left out.
+person), the gateway's provision records to private services, the account registry's query
+records, and the portal's own: each move-out it forwarded with the person's data to their old
+municipality's registry, filed by the person or by a proxy for them — newest first. A record
+flagged non-disclosable (番号法 art. 23 ただし書き) is never shown, whatever a keeper sends. A
+keeper that cannot be read now is named in ``unavailable_sources`` rather than silently left
+out.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from meshcert_simulators.common.municipalities import lookup
 from meshcert_simulators.common.problems import Problem
 from meshcert_simulators.portal.context import Portal
+from meshcert_simulators.portal.filings import MOVEOUT
 from meshcert_simulators.portal.peers import relayed
 
 PAGE = 1000
@@ -84,7 +88,31 @@ async def _accounts(portal: Portal, person: str) -> list[dict[str, Any]]:
             for r in records if r.get("non_disclosure") is not True]
 
 
-SOURCES = (("mesh", _mesh), ("gateway", _gateway), ("accounts", _accounts))
+# What a move-out carries to the old municipality's registry (filings._forward).
+MOVEOUT_ITEMS = ["juminhyo_code", "name", "birthdate", "moving_date", "new_address"]
+
+
+async def _filings(portal: Portal, person: str) -> list[dict[str, Any]]:
+    found = []
+    for doc in portal.store.filings_for(MOVEOUT, person):
+        by = "filed by a proxy" if doc["filed_by"] == "proxy" else "filed by the person"
+        found.append(_entry("portal", {"record_id": doc["id"]}, at=doc["created_at"],
+                            counterpart=f"{_place(doc['old_lg_code'])} 住民記録システム",
+                            purpose=f"転出届 (moveout, {by})", items=MOVEOUT_ITEMS,
+                            outcome="forwarded"))
+    return found
+
+
+def _place(lg_code: str) -> str:
+    try:
+        found = lookup(lg_code)
+    except ValueError:
+        return lg_code
+    return f"{found.prefecture}{found.city}"
+
+
+SOURCES = (("mesh", _mesh), ("gateway", _gateway), ("accounts", _accounts),
+           ("portal", _filings))
 
 
 async def history(portal: Portal, person: str) -> tuple[list[dict[str, Any]], list[str]]:

@@ -19,6 +19,8 @@ NOTICE_ID = r"^nt-[0-9a-f]{24}$"
 PROCEDURE = r"^[a-z][a-z0-9-]{0,39}$"
 # Printable text of a form: no control characters.
 TEXT = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+# A notice's body: printable text and line breaks.
+NOTICE_TEXT = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]+$"
 
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
 Procedure = Annotated[str, Field(pattern=PROCEDURE, description="A procedure's name, e.g. "
@@ -53,7 +55,9 @@ class SelfInfo(WireModel):
 
 # -- やりとり履歴 ---------------------------------------------------------------------------
 
-Source = Literal["mesh", "gateway", "accounts"]
+# portal: the filings the portal itself forwarded with the person's data (a move-out to the old
+# municipality's registry), by the person or by a proxy for them.
+Source = Literal["mesh", "gateway", "accounts", "portal"]
 
 
 class HistoryEntry(WireModel):
@@ -90,6 +94,30 @@ class Notice(WireModel):
 class NoticeList(WireModel):
     notices: list[Notice]
     unread: int
+
+
+class NoticePush(WireModel):
+    """A notice an institution (e.g. a benefit-paying agency) pushes to a person."""
+
+    juminhyo_code: Annotated[str, Field(pattern=JUMINHYO, description="Whom it is for")]
+    kind: Annotated[str, Field(pattern=PROCEDURE, description="What it is about, e.g. benefit")]
+    title: Text
+    body: Annotated[str, Field(min_length=1, max_length=2000, pattern=NOTICE_TEXT)]
+    procedure: Procedure | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+
+class NoticeReceipt(WireModel):
+    """The notice as kept for the person, and who sent it."""
+
+    id: str
+    juminhyo_code: str
+    sender: str                             # the institution's client id
+    kind: str
+    title: str
+    body: str
+    procedure: str | None
+    created_at: str
 
 
 # -- 代理人 ---------------------------------------------------------------------------------

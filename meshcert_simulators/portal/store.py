@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS filings (
     doc TEXT NOT NULL,
     UNIQUE (kind, filer, idempotency_key)
 );
+CREATE INDEX IF NOT EXISTS filings_applicant ON filings (kind, applicant);
 CREATE TABLE IF NOT EXISTS notices (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS notices (
     read_at TEXT,
     UNIQUE (person, source)
 );
+CREATE INDEX IF NOT EXISTS notices_source ON notices (source);
 CREATE TABLE IF NOT EXISTS feed_cursors (
     feed TEXT PRIMARY KEY,           -- <registry simulator>/<lg_code>
     after INTEGER NOT NULL
@@ -137,6 +139,12 @@ class PortalStore:
                                 (kind, filing_id))
         return None if row is None else dict(json.loads(row["doc"]))
 
+    def filings_for(self, kind: str, applicant: str) -> list[dict[str, Any]]:
+        """Every filing of ``kind`` for ``applicant`` (by them or a proxy), oldest first."""
+        rows = self.db.query("SELECT doc FROM filings WHERE kind=? AND applicant=? "
+                             "ORDER BY rowid", (kind, applicant))
+        return [dict(json.loads(r["doc"])) for r in rows]
+
     # -- notices -----------------------------------------------------------------------------
 
     def add_notice(self, person: str, source: str, doc: dict[str, Any]) -> bool:
@@ -147,6 +155,20 @@ class PortalStore:
                                 "VALUES (?,?,?,?)", (doc["id"], person, source,
                                                      json.dumps(doc, ensure_ascii=False))
                                 ).rowcount == 1
+
+    def add_keyed_notice(self, person: str, source: str, doc: dict[str, Any]
+                         ) -> tuple[str, dict[str, Any], bool]:
+        """Keep a notice under ``source`` unless one is kept there already, for anyone;
+        (its person, the kept notice, newly added)."""
+        fresh = {**doc, "id": new_id("nt"), "created_at": stamp(self.clock())}
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT person, doc FROM notices WHERE source=?",
+                               (source,)).fetchone()
+            if row is not None:
+                return row[0], dict(json.loads(row[1])), False
+            conn.execute("INSERT INTO notices (id, person, source, doc) VALUES (?,?,?,?)",
+                         (fresh["id"], person, source, json.dumps(fresh, ensure_ascii=False)))
+        return person, fresh, True
 
     def notices_of(self, person: str) -> list[dict[str, Any]]:
         """The person's notices, newest first."""

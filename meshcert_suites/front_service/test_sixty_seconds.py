@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from meshcert import Harness, ensure_harness_ok
+from meshcert.certify.stopwatch import Run, Stopwatch
 from meshcert_simulators.idp.holder import HolderError, ScriptedHolder
 from meshcert_suites.front_service.conftest import (
     PROCEDURE,
@@ -43,45 +43,6 @@ CAPTURED = ("idp", "portal")
 # Exchanges made by a captured hop itself, not by the person or the app: the portal asking the
 # idp who a token is about.
 NESTED = {("idp", "/introspect"): "portal → idp"}
-
-
-@dataclass
-class Step:
-    name: str
-    wall_start: float = 0.0     # epoch seconds, to place the exchanges captured meanwhile
-    wall_end: float = 0.0
-    machine_ms: float = 0.0
-    hops: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class Run:
-    who: str
-    steps: list[Step] = field(default_factory=list)
-
-    @property
-    def machine_ms(self) -> float:
-        return sum(s.machine_ms for s in self.steps)
-
-
-class Stopwatch:
-    """Times one step of the person's; ``excluded_s`` (think time inside it) taken off."""
-
-    def __init__(self, run: Run, name: str, excluded_s: float = 0.0) -> None:
-        self.step = Step(name)
-        self.run = run
-        self.excluded_s = excluded_s
-
-    def __enter__(self) -> Step:
-        self.step.wall_start = time.time()
-        self.started = time.perf_counter()
-        return self.step
-
-    def __exit__(self, *exc: object) -> None:
-        elapsed = time.perf_counter() - self.started - self.excluded_s
-        self.step.wall_end = time.time()
-        self.step.machine_ms = round(max(0.0, elapsed) * 1000, 3)
-        self.run.steps.append(self.step)
 
 
 def _captured(harness: Harness, kind: str, after: dict[str, int]) -> list[dict[str, Any]]:

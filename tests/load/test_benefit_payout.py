@@ -1,6 +1,7 @@
 """The benefit-payout scenario: every public-fund account holder's account queried through the
-mesh on the copy path (mostly in bulk files) and the query looked at from the portal, at the
-rates of docs/domain.md §7; `meshcert load` and `meshcert capacity` run it (short runs)."""
+mesh on the copy path (mostly in bulk files), each payee's notice pushed to the portal and the
+query looked at from the portal, at the rates of docs/domain.md §7; `meshcert load` and
+`meshcert capacity` run it (short runs)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAYOUT = ROOT / "fixtures" / "topologies" / "benefit-payout.yaml"
 MESH = ROOT / "fixtures" / "topologies" / "mesh.yaml"
 HISTORY = "GET /v1/records?person= (portal history)"
+NOTICE = "POST /v1/notices (the payee's notice)"
 
 
 def meshcert(*args: str) -> subprocess.CompletedProcess[str]:
@@ -33,6 +35,7 @@ def test_every_account_holder_is_queried_once_in_the_window():
     assert queries == pytest.approx(54_000_000 / 86_400)            # ≈ 625/s nationally
     assert mix["bulk-row"] / queries == pytest.approx(0.98)
     assert mix["history"] == pytest.approx(0.3 * queries)
+    assert mix["notice"] == pytest.approx(queries)                   # each payee told once
     in_an_hour = payout.peak_mix(Scale(window_s=3600), "mesh")
     assert in_an_hour["bulk-row"] + in_an_hour["inquiry-public-fund"] == \
         pytest.approx(54_000_000 / 3600)                             # 15 k/s
@@ -44,14 +47,15 @@ def test_the_payout_scales_with_the_population_served_and_says_what_it_assumes()
     assert payout.peak_rate(Scale(population=1_250_000), "mesh") == pytest.approx(national / 100)
     notes = payout.assumptions(Scale(), "mesh")
     assert any("54,000,000 accounts [S]" in n for n in notes)
-    assert any(n.startswith("not driven: the portal's notice") for n in notes)
+    assert any(n.startswith("each payee's notice of the payment pushed") for n in notes)
+    assert not any(n.startswith("not driven") for n in notes)
 
 
-def test_bulk_rows_become_files_beside_the_single_queries_and_history_reads():
+def test_bulk_rows_become_files_beside_the_single_queries_notices_and_history_reads():
     mix = scenarios.get("benefit-payout").peak_mix(Scale(), "mesh")
     found = weights(mix, 10_000)
-    assert set(found) == {"bulk", "inquiry-public-fund", "history"}
-    assert found["history"] > found["inquiry-public-fund"] > found["bulk"] >= 1
+    assert set(found) == {"bulk", "inquiry-public-fund", "history", "notice"}
+    assert found["notice"] > found["history"] > found["inquiry-public-fund"] > found["bulk"] >= 1
 
 
 def test_a_topology_without_the_account_registry_is_refused_before_anything_starts():
@@ -68,8 +72,9 @@ def test_a_payout_run_queries_accounts_through_the_mesh_and_reads_the_records(tm
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((tmp_path / "load.json").read_text(encoding="utf-8"))
     names = {e["name"]: e for e in data["endpoints"]}
-    assert {"POST /v1/bulk-inquiries", "bulk job (20 rows)", HISTORY} <= set(names)
+    assert {"POST /v1/bulk-inquiries", "bulk job (20 rows)", HISTORY, NOTICE} <= set(names)
     assert names["bulk job (20 rows)"]["requests"] >= 1 and names[HISTORY]["requests"] > 10
+    assert names[NOTICE]["requests"] > names[HISTORY]["requests"]
     assert not data["failures"], data["failures"]
 
 
@@ -81,4 +86,5 @@ def test_capacity_steps_the_payout_and_projects_instances(tmp_path: Path):
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((tmp_path / "capacity.json").read_text(encoding="utf-8"))
     assert [s["offered_rps"] for s in data["steps"]] == [5, 10]
-    assert data["projection"]["national_peak_rps"] == pytest.approx(54e6 * 1.3 / 86_400)
+    # queries, history looks (30 %) and notices (one each)
+    assert data["projection"]["national_peak_rps"] == pytest.approx(54e6 * 2.3 / 86_400)
