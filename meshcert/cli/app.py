@@ -42,6 +42,7 @@ from meshcert.cli.harness import harness_app
 from meshcert.cli.load import capacity_command, load_command
 from meshcert.cli.requirements import requirements_app
 from meshcert.cli.selftest import selftest
+from meshcert.cli.ui import ui_command
 from meshcert.cli.usage_errors import OneLineUsageErrors
 from meshcert.cli.verify import verify_command
 from meshcert_simulators import defects
@@ -315,6 +316,7 @@ app.add_typer(harness_app, name="harness")
 app.command("selftest")(selftest)
 app.command("load")(load_command)
 app.command("capacity")(capacity_command)
+app.command("ui")(ui_command)
 
 
 def main() -> None:

@@ -211,6 +211,8 @@ def demo(
             _walk_through(day)
         if certification:
             _certify_the_reference()
+        if keep_running:
+            _print_console()
     except DemoFailed as exc:
         fail(f"the demo stopped: {exc} (the simulator log is {shown(log)})", code=1)
     except httpx.HTTPError as exc:
@@ -461,6 +463,21 @@ def _where_to_look(topology: Topology, sim_name: str, run: Path, callers: dict[s
 # The variant the demo certifies to show a failure: a registry that hands everyone the
 # My Number is the kind of defect a vendor must never ship.
 DEMO_DEFECT = "mynumber-to-everyone"
+
+
+def _print_console() -> None:
+    """The web console over the runs above, left running (`meshcert ui` in the background)."""
+    from meshcert.console.background import start_in_background
+    from meshcert.errors import ConfigError
+
+    try:
+        url = start_in_background()
+    except ConfigError as exc:
+        out.print(f"\n[bold]Console[/bold]  not started: {escape(str(exc))}", soft_wrap=True)
+        return
+    out.print(f"\n[bold]Console[/bold]  {url}  (runs, trends, flaky requirements, differential, "
+              "certify from the browser; stop it: kill $(cat .meshcert/console.pid))",
+              soft_wrap=True)
 
 
 def _certify_the_reference() -> None:

@@ -6,6 +6,7 @@ Skips the test when Chromium is absent, unless ``MESHCERT_REQUIRE_BROWSER=1`` (C
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -52,6 +53,20 @@ class Page:
     def goto(self, url: str) -> None:
         self.command("Page.navigate", url=url)
 
+    def screenshot(self, path: Path) -> Path:
+        """Save the whole page as a PNG at ``path`` (kept as a test artifact)."""
+        result = self.command("Page.captureScreenshot", format="png",
+                              captureBeyondViewport=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(result["data"]))
+        return path
+
+    def press(self, key: str, code: str, key_code: int) -> None:
+        """Press and release one key (e.g. ``"Tab", "Tab", 9``), as the keyboard would."""
+        for kind in ("keyDown", "keyUp"):
+            self.command("Input.dispatchKeyEvent", type=kind, key=key, code=code,
+                         windowsVirtualKeyCode=key_code)
+
     def wait_for(self, expression: str, timeout_s: float = 15.0) -> Any:
         """Poll until ``expression`` is truthy in the page; its value."""
         deadline = time.monotonic() + timeout_s
@@ -84,7 +99,8 @@ def browser_page() -> Iterator[Page]:
         if os.environ.get("MESHCERT_REQUIRE_BROWSER") == "1":
             pytest.fail("MESHCERT_REQUIRE_BROWSER=1 but no chromium on PATH")
         pytest.skip("headless Chromium not installed (apt-get install chromium)")
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes can still be writing the profile as it is removed.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
