@@ -24,6 +24,8 @@ FACTORIES = {
     "front-app": "meshcert_simulators.frontapp.app:create_app",
     "portal": "meshcert_simulators.portal.app:create_app",
     "accounts": "meshcert_simulators.accounts.app:create_app",
+    "nhi": "meshcert_simulators.nhi.app:create_app",
+    "service": "meshcert_simulators.service.app:create_app",
 }
 
 

@@ -30,7 +30,8 @@ CONTRACTS = {"municipal": ("resident-registry.openapi.json", "municipal"),
              "jpki": ("jpki.openapi.json", "jpki"),
              "gateway": ("gateway.openapi.json", "gateway"),
              "portal": ("portal.openapi.json", "portal"),
-             "accounts": ("accounts.openapi.json", "accounts")}
+             "accounts": ("accounts.openapi.json", "accounts"),
+             "nhi": ("nhi.openapi.json", "nhi")}
 # A kind whose simulator is not in the embedded topology names the topology that has it.
 CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "mesh": SPEC_DIR.parent / "topologies" / "mesh.yaml",
@@ -40,7 +41,8 @@ CONTRACT_TOPOLOGIES = {"jlis": SPEC_DIR.parent / "topologies" / "jlis.yaml",
                       "jpki": SPEC_DIR.parent / "topologies" / "private-service.yaml",
                       "gateway": SPEC_DIR.parent / "topologies" / "private-service.yaml",
                       "portal": SPEC_DIR.parent / "topologies" / "portal.yaml",
-                      "accounts": SPEC_DIR.parent / "topologies" / "benefit-payout.yaml"}
+                      "accounts": SPEC_DIR.parent / "topologies" / "benefit-payout.yaml",
+                      "nhi": SPEC_DIR.parent / "topologies" / "downstream-system.yaml"}
 
 
 def contract_path(kind: str) -> Path:

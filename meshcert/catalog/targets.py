@@ -25,6 +25,8 @@ from meshcert.catalog.requirements import DEFAULT_VERSION, CatalogError, load_ca
 from meshcert.errors import MeshcertError, map_exceptions
 from meshcert_simulators.common.identifiers import is_valid_local_government_code
 from meshcert_simulators.common.jwks import KeyFileError, load_public_key
+from meshcert_simulators.fixtures import fixture_path
+from meshcert_simulators.service.definition import DefinitionError, component, load_cached
 
 LgCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 
@@ -90,6 +92,29 @@ class ProviderSettings(_Model):
     publish_path: str | None = Field(default="/v1/copies/publish", pattern=r"^/",
                                      description="The trigger that registers its copies at the "
                                      "J-LIS intermediate server (copy path); null if it has none")
+    service: str | None = Field(default=None, min_length=1, description="The service "
+                                "definition it implements (a name of fixtures/services/ or an "
+                                "absolute folder): its contract, items and scopes; omitted: "
+                                "the individual-resident-tax contract (fixtures/specs/"
+                                "tax.openapi.json)")
+
+    def scopes(self) -> tuple[str, str]:
+        """(provide, audit): the scopes the mesh's tokens carry towards this provider."""
+        if self.service is None:
+            return "tax:provide", "tax:audit"
+        d = load_cached(self.service).definition
+        return d.provide_role, d.audit_role
+
+    def contract(self, item: str) -> tuple[Path, str]:
+        """(the committed contract, its schema of the figures held for ``item``) the suites
+        judge this provider by: the resident-tax contract, or the defined service's."""
+        if self.service is None:
+            return fixture_path("specs", "tax.openapi.json"), "TaxFigures"
+        service = load_cached(self.service)
+        found = service.definition.item(item)
+        if found is None:
+            raise ValueError(f"{item} is not an item of service {service.name}")
+        return service.contract_path, component(service.definition, "Payload", found)
 
 
 FactScope = Literal["name", "address", "birthdate", "gender"]
@@ -151,6 +176,33 @@ class FrontServiceSettings(_Model):
                                     "the filing (with the same idempotency key)")
 
 
+class DownstreamSettings(_Model):
+    """A downstream standard system (profile downstream-system): follows the registry's
+    difference feed and shows what it holds through the profile's read API (paths on
+    base_url; fixtures/specs/nhi.openapi.json is the reference's)."""
+
+    client: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="The "
+                        "client it gets its registry tokens as, in the harness's topology")
+    municipality: LgCode = Field(description="The municipality whose feed it follows")
+    my_number: bool = Field(description="Whether its area needs the My Number (番号法 別表)")
+    poll_interval_s: Seconds = Field(description="Your stated time: at most one poll this "
+                                     "often once it has read the feed to its end")
+    resident_path: str = Field(default="/v1/residents/{atena_number}",
+                               pattern=r"^/.*\{atena_number\}", description="GET: its view "
+                               "of a resident (404 if it holds none)")
+    household_path: str = Field(default="/v1/households/{setai_number}",
+                                pattern=r"^/.*\{setai_number\}", description="GET: the "
+                                "members it holds as resident in a household")
+    sync_state_path: str = Field(default="/v1/sync-state", pattern=r"^/",
+                                 description="GET: its stored cursor")
+    sync_path: str | None = Field(default="/v1/sync", pattern=r"^/", description="POST: read "
+                                  "the feed to its end now; null if it has none (the harness "
+                                  "then waits for its polls)")
+    restart_path: str | None = Field(default=None, pattern=r"^/", description="POST: restart "
+                                     "it (answers before it goes); null: restarted only when "
+                                     "the harness launches it")
+
+
 # The sections of a target file each profile's suites read.
 PROFILE_SECTIONS: dict[str, tuple[str, ...]] = {
     "resident-registry": ("municipality", "seeding"),
@@ -158,6 +210,7 @@ PROFILE_SECTIONS: dict[str, tuple[str, ...]] = {
     "information-provider": ("provider",),
     "private-service": ("relying_party",),
     "front-service": ("relying_party", "front_service"),
+    "downstream-system": ("downstream",),
 }
 
 
@@ -187,6 +240,7 @@ class Target(_Model):
     provider: ProviderSettings | None = None
     relying_party: RelyingPartySettings | None = None
     front_service: FrontServiceSettings | None = None
+    downstream: DownstreamSettings | None = None
     launch: Launch | None = None
 
     @field_validator("base_url")
@@ -263,6 +317,8 @@ def _cross_checks(target: Target, base: Path) -> list[str]:
         problems.append("other_municipality: must differ from municipality")
     if target.relying_party is not None:
         problems += _relying_party_problems(target.relying_party, base)
+    if target.provider is not None and target.provider.service is not None:
+        problems += _service_problems(target.provider)
     if target.launch and not (base / target.launch.topology).is_file():
         problems.append(f"launch.topology: no such file {base / target.launch.topology}")
     return problems
@@ -287,3 +343,13 @@ def _relying_party_problems(party: RelyingPartySettings, base: Path) -> list[str
         problems.append(f"relying_party.scopes: {', '.join(beyond)} not needed for purpose "
                         f"{party.purpose} (it needs at most: {', '.join(needed)})")
     return problems
+
+
+def _service_problems(provider: ProviderSettings) -> list[str]:
+    try:
+        d = load_cached(str(provider.service)).definition
+    except DefinitionError as exc:
+        return [f"provider.service: {p}" for p in exc.problems]
+    unknown = [c for c in provider.item_codes if d.item(c) is None]
+    return [f"provider.item_codes: {', '.join(unknown)} not an item of service {d.name}"
+            ] if unknown else []

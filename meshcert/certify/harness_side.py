@@ -81,6 +81,7 @@ PROFILE_CONTRACTS: dict[str, str] = {
     "resident-registry": "resident-registry.openapi.json",
     "information-provider": "tax.openapi.json",
     "mesh-inquirer": "child-allowance.openapi.json",
+    "downstream-system": "nhi.openapi.json",   # the read API, as the reference serves it
 }
 
 
@@ -207,7 +208,8 @@ def plan(profile: str | None = None, *, target_path: Path | None = None,
             raise HarnessSideError(f"{target_path}: {role}.institution {code!r} is not among "
                                    f"the {role}s of {source} (it has: {', '.join(known)})")
         institution = code
-    key = _client_key(client_key, base_topology, institution, profile)
+    key = _client_key(client_key, base_topology, institution, profile,
+                      target.downstream.client if target and target.downstream else None)
     vendor_url = target.base_url if target else PLACEHOLDER_URL
     derived = vendor_topology(raw, source.parent, names, vendor_url, key)
     try:
@@ -229,11 +231,14 @@ def _load(path: Path) -> Topology:
 
 
 def _client_key(path: Path | None, topology: Topology, institution: str | None,
-                profile: str) -> tuple[str, Path] | None:
+                profile: str, client_id: str | None = None) -> tuple[str, Path] | None:
+    """``client_id``: the client a system without an institution (a downstream system) gets
+    its tokens as."""
     if path is None:
         return None
     found = topology.institution(institution) if institution else None
-    client = topology.client(found.client) if found else None
+    client = topology.client(found.client) if found else (
+        topology.client(client_id) if client_id else None)
     if client is None or client.public_jwk is None:
         raise HarnessSideError(f"--client-key: a {profile} system gets no access tokens from "
                                "the harness's issuer, so there is no key to register")
@@ -361,8 +366,9 @@ def _harness_calls(chosen: Plan, target: Target | None) -> dict[str, Any]:
                        "a `municipalities` claim, when a token has one, limits where it applies"]
     elif profile == "information-provider":
         provider = target.provider if target else None
-        operations += ["POST /v1/provisions (scope tax:provide)",
-                       "GET /v1/provision-records (scope tax:audit)",
+        provide, audit = provider.scopes() if provider else ("tax:provide", "tax:audit")
+        operations += [f"POST /v1/provisions (scope {provide})",
+                       f"GET /v1/provision-records (scope {audit})",
                        f"POST {provider.seeding_path if provider else '/admin/seed'}: "
                        f"persons by 符号 and figures (scope {ADMIN_ROLE})"]
         publish = provider.publish_path if provider else "/v1/copies/publish"
@@ -381,6 +387,20 @@ def _harness_calls(chosen: Plan, target: Target | None) -> dict[str, Any]:
                        "the harness's card holder completes at the provider",
                        f"GET {party.me_path if party else '/me'} with that login's cookies: "
                        "the signed-in person's facts (JSON)"]
+    elif profile == "downstream-system":
+        down = target.downstream if target else None
+        operations += [f"GET {down.resident_path if down else '/v1/residents/{atena_number}'}"
+                       " (scope downstream:read; the My Number only with "
+                       "downstream:read-mynumber)",
+                       f"GET {down.household_path if down else '/v1/households/{setai_number}'}"
+                       " (scope downstream:read)",
+                       f"GET {down.sync_state_path if down else '/v1/sync-state'}: your "
+                       "stored feed cursor (scope downstream:read)"]
+        if down is None or down.sync_path:
+            operations.append(f"POST {down.sync_path if down else '/v1/sync'}: read the feed "
+                              "to its end now (scope downstream:sync)")
+        if down is not None and down.restart_path:
+            operations.append(f"POST {down.restart_path}: restart (scope downstream:sync)")
     elif profile == "front-service":
         party = target.relying_party if target else None
         front = target.front_service if target else None
@@ -433,6 +453,22 @@ def _you_call(chosen: Plan) -> list[dict[str, Any]]:
             if name is not None:
                 calls.append({"name": name, "url": topology.url(name), "what": what,
                               "contract": str(SPECS / spec)})
+    if chosen.profile == "downstream-system":
+        registry = next(n for n, s in topology.simulators.items() if s.kind == "municipal")
+        down = chosen.target.downstream if chosen.target else None
+        lg_code = down.municipality if down else topology.simulator(registry).municipalities[0]
+        calls.append({
+            "name": registry, "url": topology.url(registry),
+            "what": "follow the difference feed from your stored cursor",
+            "client_id": down.client if down else "one of the topology's registry:read "
+                                                  "clients with a public_jwk",
+            "authentication": "JWT access token: client credentials with private_key_jwt at "
+                              "the issuer's token endpoint, resource = the audience below; "
+                              "scope registry:read (and registry:read-mynumber only if your "
+                              "area needs the My Number)",
+            "audience": topology.audience(registry),
+            "operations": [f"GET /municipalities/{lg_code}/changes?after={{cursor}}"],
+            "contract": str(SPECS / "resident-registry.openapi.json")})
     if chosen.profile == "mesh-inquirer" and client is not None and found is not None:
         mesh = next(n for n, s in topology.simulators.items() if s.kind == "mesh")
         entry: dict[str, Any] = {
@@ -465,7 +501,9 @@ def _register(chosen: Plan) -> list[dict[str, Any]]:
     """Keys the harness holds for the vendor's system (its issuer verifies them)."""
     topology = chosen.topology
     found = topology.institution(chosen.institution) if chosen.institution else None
-    client = topology.client(found.client) if found else None
+    down = chosen.target.downstream if chosen.target else None
+    client = topology.client(found.client) if found else (
+        topology.client(down.client) if down else None)
     if client is None or client.public_jwk is None:
         return []
     demo = chosen.client_key is None

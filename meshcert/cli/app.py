@@ -42,6 +42,7 @@ from meshcert.cli.harness import harness_app
 from meshcert.cli.load import capacity_command, load_command
 from meshcert.cli.requirements import requirements_app
 from meshcert.cli.selftest import selftest
+from meshcert.cli.service import service_app
 from meshcert.cli.ui import ui_command
 from meshcert.cli.usage_errors import OneLineUsageErrors
 from meshcert.cli.verify import verify_command
@@ -313,6 +314,7 @@ app.command("certify")(certify_command)
 app.command("verify")(verify_command)
 app.add_typer(requirements_app, name="requirements")
 app.add_typer(harness_app, name="harness")
+app.add_typer(service_app, name="service")
 app.command("selftest")(selftest)
 app.command("load")(load_command)
 app.command("capacity")(capacity_command)

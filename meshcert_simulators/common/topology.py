@@ -74,7 +74,8 @@ class Client(_Model):
 
 class SimulatorSpec(_Model):
     kind: Literal["municipal", "authz", "mesh", "jlis", "tax", "child-allowance", "jpki",
-                  "gateway", "idp", "bank", "portal", "front-app", "accounts"]
+                  "gateway", "idp", "bank", "portal", "front-app", "accounts", "service",
+                  "nhi"]
     host: str = "127.0.0.1"
     port: Port
     municipalities: tuple[str, ...] = ()
@@ -90,6 +91,12 @@ class SimulatorSpec(_Model):
     signing_key: str | None = Field(default=None, min_length=1)
     # child-allowance (an inquirer of the mesh): the code of the institution it acts as.
     institution: str | None = Field(default=None, min_length=1)
+    # service: its definition, a name of fixtures/services/ or a folder (relative to the
+    # topology file); it brings its institution and client (meshcert_simulators/service/).
+    service: str | None = Field(default=None, min_length=1)
+    # Keep what callers sent and got (GET /admin/exchanges), for suites that judge a caller;
+    # off by default where hot reads are served (the capture costs on every request).
+    capture_exchanges: bool = False
 
     @field_validator("municipalities")
     @classmethod
@@ -280,7 +287,16 @@ def load_topology(path: Path | None = None) -> Topology:
 def topology_from_raw(raw: dict[str, object], base: Path) -> Topology:
     """A topology from parsed YAML (perhaps changed in memory), its paths relative to ``base``;
     raises pydantic's ValidationError (:func:`load_topology` turns it into a TopologyError)."""
-    return Topology.model_validate(_tuples(with_absolute_paths(raw, base)))
+    raw = with_absolute_paths(raw, base)
+    simulators = raw.get("simulators")
+    if isinstance(simulators, dict) and any(isinstance(s, dict) and s.get("kind") == "service"
+                                            for s in simulators.values()):
+        from meshcert_simulators.service.mesh_entries import with_services
+        try:
+            raw = with_services(raw, base)
+        except ValueError as exc:
+            raise TopologyError(str(exc)) from None
+    return Topology.model_validate(_tuples(raw))
 
 
 def with_absolute_paths(raw: dict[str, object], base: Path) -> dict[str, object]:

@@ -68,7 +68,7 @@ from meshcert_simulators.mesh.inquiries import (
     now,
     problem_of,
 )
-from meshcert_simulators.mesh.legal_basis import load_legal_basis
+from meshcert_simulators.mesh.legal_basis import load_legal_basis, with_rules
 from meshcert_simulators.mesh.models import (
     BULK_MAX_ROWS,
     BulkAccepted,
@@ -82,6 +82,7 @@ from meshcert_simulators.mesh.models import (
 )
 from meshcert_simulators.mesh.provider_call import DEFAULT_PROVIDER_TIMEOUT_S, ProviderCaller
 from meshcert_simulators.mesh.store import MeshStore
+from meshcert_simulators.service.mesh_entries import legal_rules, services_of
 
 AUDIT_ROLE = "mesh:audit"
 # A 10,000-row file is ~2-3 MB; the mesh raises its own body limit to at least this much.
@@ -131,7 +132,9 @@ def _install_parts(app: FastAPI, settings: Settings, mesh_store: MeshStore) -> N
     them: routes read them at the time of each request."""
     topology = settings.topology
     legal_path = settings.extra.get("legal_basis") or os.environ.get("MESHCERT_LEGAL_BASIS")
-    app.state.legal_basis = load_legal_basis(Path(legal_path) if legal_path else None)
+    # The table, with the rules of the topology's defined services (service/mesh_entries.py).
+    app.state.legal_basis = with_rules(load_legal_basis(Path(legal_path) if legal_path else None),
+                                       legal_rules(services_of(topology)))
     app.state.codes = CodeDeriver.from_config(settings.extra)
     app.state.store = mesh_store
     app.state.clock = now  # tests move "today" to check validity dates

@@ -81,3 +81,10 @@ def load_legal_basis(path: Path | None = None) -> LegalBasisTable:
         lines += [f"  {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
                   for e in exc.errors()]
         raise LegalBasisError("\n".join(lines)) from None
+
+
+def with_rules(table: LegalBasisTable, rows: list[dict[str, object]]) -> LegalBasisTable:
+    """``table`` with more rules (each validated); a row it has already is not added twice."""
+    added = [LegalBasisRule.model_validate(row) for row in rows]
+    return table.model_copy(update={"rules": (*table.rules, *(r for r in added
+                                                               if r not in table.rules))})

@@ -3,6 +3,7 @@ seeded by 住民票コード), and the registration of its copies (副本) at J-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -96,6 +97,14 @@ class TaxPeers:
         return {"seeded": len(rows), "data_version": version,
                 "codes": [code for code, _ in rows]}
 
+    def copies(self) -> Iterator[tuple[str, str, str, int, dict[str, Any]]]:
+        """(符号, item, data set key, version, payload) of every copy to register (a provider
+        of other items overrides this one method)."""
+        for code, figures, version in self.state.store.all_figures():
+            yield (code, TAX_ITEM, f"resident-tax-{figures['tax_year']}", version,
+                   {**figures, "total_levy": figures["income_levy"]
+                    + figures["per_capita_levy"], "data_version": version})
+
     async def publish(self, body: PublishRequest) -> dict[str, Any]:
         """Register every person's current figures at J-LIS (a ``PublishResult`` body)."""
         store: TaxStore = self.state.store
@@ -106,14 +115,11 @@ class TaxPeers:
         window = {"publication_start": start.astimezone(UTC).isoformat(),
                   "publication_end": end.astimezone(UTC).isoformat() if end else None}
         registered = unchanged = 0
-        for code, figures, version in store.all_figures():
-            payload = {**figures, "total_levy": figures["income_levy"]
-                       + figures["per_capita_levy"], "data_version": version}
+        for code, item, data_set_key, version, payload in self.copies():
             answer = await self.call(self.state.http_transport, "PUT",
-                                     f"{base}/v1/copies/{client_id}/{code}/{TAX_ITEM}", token,
-                                     {"data_set_key": f"resident-tax-{figures['tax_year']}",
-                                      "version": version, **window, "payload": payload},
-                                     "jlis")
+                                     f"{base}/v1/copies/{client_id}/{code}/{item}", token,
+                                     {"data_set_key": data_set_key, "version": version,
+                                      **window, "payload": payload}, "jlis")
             if answer.status_code in (200, 201):
                 registered += 1
             elif answer.status_code == 409:

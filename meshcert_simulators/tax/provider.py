@@ -21,6 +21,8 @@ from meshcert_simulators.tax.models import (
 from meshcert_simulators.tax.store import TaxStore
 
 Earlier = tuple[str, dict[str, Any]]  # request digest, answer
+# outcome (of the art. 23 record), item status, message, payload, data version
+ItemAnswer = tuple[str, str, str | None, dict[str, Any] | None, int | None]
 
 
 class TaxProvider:
@@ -38,20 +40,7 @@ class TaxProvider:
         if earlier is not None:  # answered before: never processed twice
             return self.replay(body, who, digest, earlier)
         requested = store.clock()
-        version: int | None = None
-        payload: dict[str, Any] | None = None
-        if body.item_code not in PROVIDED_ITEMS:
-            outcome, status, message = "not-provided", ITEM_NOT_PROVIDED, MSG_NOT_PROVIDED
-        else:
-            found = store.figures(body.code)
-            if found is None:
-                outcome, status, message = "no-data", ITEM_NO_DATA, MSG_NO_DATA
-            else:
-                figures, version = found
-                payload = TaxPayload(**figures, total_levy=figures["income_levy"]
-                                     + figures["per_capita_levy"],
-                                     data_version=version).model_dump()
-                outcome, status, message = "provided", ITEM_PROVIDED, None
+        outcome, status, message, payload, version = self.item_answer(body)
         answer = {"status": LINE_PROCESSED, "message": None, "items": [
             {"item_code": body.item_code, "status": status, "message": message,
              "payload": payload}]}
@@ -68,6 +57,19 @@ class TaxProvider:
             assert again is not None
             return self.replay(body, who, digest, again)
         return answer
+
+    def item_answer(self, body: ProvisionRequest) -> ItemAnswer:
+        """What this system answers for the asked item: provided, no data or not provided
+        (a provider of other items overrides this one method)."""
+        if body.item_code not in PROVIDED_ITEMS:
+            return "not-provided", ITEM_NOT_PROVIDED, MSG_NOT_PROVIDED, None, None
+        found = self.state.store.figures(body.code)
+        if found is None:
+            return "no-data", ITEM_NO_DATA, MSG_NO_DATA, None, None
+        figures, version = found
+        payload = TaxPayload(**figures, total_levy=figures["income_levy"]
+                             + figures["per_capita_levy"], data_version=version).model_dump()
+        return "provided", ITEM_PROVIDED, None, payload, version
 
     def record_refusal(self, body: ProvisionRequest, who: Caller) -> None:
         store: TaxStore = self.state.store

@@ -32,11 +32,12 @@ from meshcert_suites.paging import cursor_pages
 # individual-resident-tax information. The provider answers whatever procedure the mesh
 # permitted; the mesh checks the legal basis before it asks.
 PROCEDURE = "JT01010000000214"
-# An item no resident-tax system holds: 公金受取口座情報 (the public-fund account).
-FOREIGN_ITEM = "TM00000000000089"
+# Items a provider may not hold, first 公金受取口座情報 (the public-fund account): the suites
+# ask for the first its target does not state.
+FOREIGN_ITEMS = ("TM00000000000089", "TM00000000000088")
 # Another institution of the mesh: the same person's 符号 there must mean nothing here.
 OTHER_INSTITUTION = "chiyoda-child-allowance"
-# A client of the mesh that is not the mesh: same issuer and audience, no ``tax:provide``.
+# A client of the mesh that is not the mesh: same issuer and audience, no provide scope.
 AUDITOR = "mesh-tax-auditor"
 # The mesh's client id: what the harness's access tokens name
 # (meshcert.certify.harness.PROFILE_CLIENTS).
@@ -60,7 +61,7 @@ class Person:
     crosses institutions)."""
 
     code: str
-    figures: dict[str, int]
+    figures: dict[str, Any]
 
 
 def opaque_id(prefix: str) -> str:

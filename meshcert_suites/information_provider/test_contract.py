@@ -1,5 +1,6 @@
 """The provider contract (PRV-CONTRACT-001), checked with Schemathesis against the target from
-the COMMITTED document fixtures/specs/tax.openapi.json — the mesh's provider contract
+the COMMITTED document fixtures/specs/tax.openapi.json (or the defined service's openapi.json,
+the target's ``provider.service``) — the mesh's provider contract
 (meshcert_simulators/contracts/provider.py) as the reference provider serves it, never what the
 target
 serves itself. Its operations the mesh calls: ``POST /v1/provisions``,
@@ -28,7 +29,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from meshcert import CONFORMANCE_CHECKS
-from meshcert_suites.information_provider.contract import CONTRACT
+from meshcert_suites.information_provider.contract import Contract
 from meshcert_suites.information_provider.mesh_side import PROCEDURE, RECORDS_PATH
 from meshcert_suites.resident_registry.test_contract import Runner, _settings
 
@@ -38,26 +39,27 @@ PROVIDE = "POST /v1/provisions"
 EXPORT = f"GET {RECORDS_PATH}"
 
 
-def _load() -> Any:
-    schema = schemathesis.openapi.from_dict(json.loads(CONTRACT.read_text(encoding="utf-8")))
+# The operations the mesh calls, as PRV-CONTRACT-001 names them; the contract's other entries
+# (the reference's health document, the admin triggers) are not the provider contract.
+LABELS = [PROVIDE, EXPORT]
+REJECTION = {"checks": [negative_data_rejection]}
+
+
+@pytest.fixture(scope="session")
+def operations(contract: Contract) -> Any:
+    schema = schemathesis.openapi.from_dict(json.loads(contract.path.read_text(encoding="utf-8")))
     # The harness authenticates every request itself; query parameters the contract does not
     # name are not contract-violating data (OpenAPI leaves them open).
     schema.config.generation.update(with_security_parameters=False,
                                     allow_extra_parameters=False)
-    return schema.exclude(tag="admin")
+    schema = schema.exclude(tag="admin")
+    assert set(LABELS) <= {result.ok().label for result in schema.get_all_operations()}
+    return schema
 
 
-OPERATIONS = _load()
-# The operations the mesh calls, as PRV-CONTRACT-001 names them; the contract's other entries
-# (the reference's health document, the admin triggers) are not the provider contract.
-LABELS = [PROVIDE, EXPORT]
-assert set(LABELS) <= {result.ok().label for result in OPERATIONS.get_all_operations()}
-REJECTION = {"checks": [negative_data_rejection]}
-
-
-def _operation(label: str) -> Any:
+def _operation(operations: Any, label: str) -> Any:
     method, path = label.split(" ", 1)
-    return OPERATIONS[path][method]
+    return operations[path][method]
 
 
 @pytest.fixture
@@ -69,11 +71,11 @@ def runner(harness, request):
 
 @pytest.mark.requirement("PRV-CONTRACT-001")
 def test_answers_for_seeded_persons_and_the_records_conform_to_the_contract(runner, persons,
-                                                                          item):
-    cases = [_operation(PROVIDE).Case(body={"record_id": "prv-contract-seeded-0001",
+                                                                          item, operations):
+    cases = [_operation(operations, PROVIDE).Case(body={"record_id": "prv-contract-seeded-0001",
                                             "procedure_code": PROCEDURE, "item_code": item,
                                             "code": persons[0].code}),
-             _operation(EXPORT).Case(query={"after": 0, "limit": 20})]
+             _operation(operations, EXPORT).Case(query={"after": 0, "limit": 20})]
     for case in cases:
         response = runner.call(case)
         assert response.status_code == 200, (
@@ -85,8 +87,8 @@ def test_answers_for_seeded_persons_and_the_records_conform_to_the_contract(runn
 @pytest.mark.requirement("PRV-CONTRACT-001")
 @pytest.mark.parametrize("label", LABELS)
 def test_generated_valid_requests_get_answers_that_conform_to_the_contract(runner, persons,
-                                                                           label):
-    strategy = _operation(label).as_strategy(GenerationMode.POSITIVE)
+                                                                           label, operations):
+    strategy = _operation(operations, label).as_strategy(GenerationMode.POSITIVE)
 
     @_settings(POSITIVE_EXAMPLES)
     @given(case=strategy)
@@ -98,8 +100,9 @@ def test_generated_valid_requests_get_answers_that_conform_to_the_contract(runne
 
 @pytest.mark.requirement("PRV-CONTRACT-001")
 @pytest.mark.parametrize("label", LABELS)
-def test_generated_contract_violating_requests_are_refused(runner, persons, label):
-    strategy = _operation(label).as_strategy(GenerationMode.NEGATIVE)
+def test_generated_contract_violating_requests_are_refused(runner, persons, label,
+                                                         operations):
+    strategy = _operation(operations, label).as_strategy(GenerationMode.NEGATIVE)
 
     @_settings(NEGATIVE_EXAMPLES)
     @given(case=strategy, _=st.just(None))

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from meshcert.checks import ensure_problem_media_type
-from meshcert_suites.information_provider.mesh_side import FOREIGN_ITEM, Asked, opaque_id
+from meshcert_suites.information_provider.mesh_side import Asked, opaque_id
 
 AT_ONCE = 8  # identical provisions sent together
 
@@ -33,10 +33,10 @@ def test_an_identical_resend_gets_the_first_answer_and_no_second_record(mesh, pe
 
 
 @pytest.mark.requirement("PRV-DUP-001")
-def test_another_inquiry_under_a_used_record_id_is_refused(mesh, persons, item):
+def test_another_inquiry_under_a_used_record_id_is_refused(mesh, persons, item, foreign_item):
     first = mesh.ask(persons[0].code, item)
     assert first.response.status_code == 200, first.describe()
-    other = mesh.ask(persons[1].code, FOREIGN_ITEM, record_id=first.record_id)
+    other = mesh.ask(persons[1].code, foreign_item, record_id=first.record_id)
     assert other.response.status_code == 409, (
         f"a second inquiry under record id {first.record_id} must be refused with 409: "
         f"{other.describe()}")
@@ -45,7 +45,8 @@ def test_another_inquiry_under_a_used_record_id_is_refused(mesh, persons, item):
 
 
 @pytest.mark.requirement("PRV-DUP-001")
-def test_identical_provisions_sent_at_once_are_processed_once(mesh, persons, item):
+def test_identical_provisions_sent_at_once_are_processed_once(mesh, persons, item,
+                                                             foreign_item):
     cursor = mesh.records_end()
     record_id = opaque_id("prv-race")
     start = threading.Barrier(AT_ONCE)
@@ -68,7 +69,7 @@ def test_identical_provisions_sent_at_once_are_processed_once(mesh, persons, ite
     assert len(records) == 1, (
         f"{len(records)} art. 23 records of {record_id} after {AT_ONCE} identical provisions "
         f"sent at once: it was processed {len(records)} times")
-    other = mesh.ask(persons[1].code, FOREIGN_ITEM, record_id=record_id)
+    other = mesh.ask(persons[1].code, foreign_item, record_id=record_id)
     assert other.response.status_code == 409, (
         f"another inquiry under the raced record id {record_id} must be refused with 409: "
         f"{other.describe()}")

@@ -7,8 +7,9 @@ split). The harness's own record and request ids are letters only, so an echo of
 taken for one.
 
 Hypothesis draws the persons and their figures within the bounds the contract states for them
-(fixtures/specs/tax.openapi.json, ``TaxFigures``; the run's ``--hypothesis-seed`` replays
-them); each example loads them through the seeding endpoint and asks for every one.
+(fixtures/specs/tax.openapi.json ``TaxFigures``, or the defined service's payload schema of the
+item; the run's ``--hypothesis-seed`` replays them); each example loads them through the
+seeding endpoint and asks for every one.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from meshcert.checks.identifiers import ensure_no_identifiers, exchange_parts
-from meshcert_suites.information_provider.contract import bounds
 from meshcert_suites.information_provider.mesh_side import (
     AUDITOR,
-    FOREIGN_ITEM,
     OTHER_INSTITUTION,
     Person,
     code_for,
@@ -32,17 +31,14 @@ from meshcert_suites.information_provider.mesh_side import (
 EXAMPLES = 6
 PER_EXAMPLE = 3
 
-FIGURES = ("tax_year", "taxable_income", "income_levy", "per_capita_levy", "dependants")
-figures = st.fixed_dictionaries({name: st.integers(*bounds("TaxFigures", name))
-                                 for name in FIGURES})
-people = st.lists(st.tuples(st.integers(0, 10**11 - 1), figures), min_size=1,
-                  max_size=PER_EXAMPLE, unique_by=lambda p: p[0])
-
 
 @pytest.mark.requirement("PRV-MYNUM-001")
-def test_no_answer_carries_a_my_number(harness, mesh, provider, item, request):
+def test_no_answer_carries_a_my_number(harness, mesh, provider, item, contract, foreign_item,
+                                       audit_scope, request):
+    people = st.lists(st.tuples(st.integers(0, 10**11 - 1), contract.figures_strategy()),
+                      min_size=1, max_size=PER_EXAMPLE, unique_by=lambda p: p[0])
     recorder = harness.recorder_for(request.node)
-    stranger = harness.client(harness.token(["tax:audit"], client_id=AUDITOR, sub=AUDITOR),
+    stranger = harness.client(harness.token([audit_scope], client_id=AUDITOR, sub=AUDITOR),
                               recorder=recorder)
     anonymous = harness.client(authenticated=False, recorder=recorder)
     request.addfinalizer(stranger.close)
@@ -57,12 +53,12 @@ def test_no_answer_carries_a_my_number(harness, mesh, provider, item, request):
                 for key, fig in drawn]
         seed_persons(harness, provider, held, recorder)
         asked = [mesh.ask(p.code, item) for p in held]
-        asked.append(mesh.ask(held[0].code, FOREIGN_ITEM))
+        asked.append(mesh.ask(held[0].code, foreign_item))
         asked.append(mesh.ask(code_for(provider.institution, f"never-{drawn[0][0]}"), item))
         # Refusals: no token (401), not the mesh (403), a used record id (409).
         asked.append(mesh.ask(held[0].code, item, client=anonymous))
         asked.append(mesh.ask(held[0].code, item, client=stranger))
-        asked.append(mesh.ask(held[-1].code, FOREIGN_ITEM, record_id=asked[0].record_id))
+        asked.append(mesh.ask(held[-1].code, foreign_item, record_id=asked[0].record_id))
         answers = [one.response for one in asked]
         # A malformed inquiry (no 符号): its problem details must not name anyone either.
         answers.append(mesh.client.post("/v1/provisions", json={

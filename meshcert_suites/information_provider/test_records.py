@@ -1,14 +1,13 @@
 """Art. 23 provision records (PRV-REC-001, My Number Act art. 23, docs/domain.md §6.4): every
-exchange is recorded, refusals included (art. 23 records whether data was provided). The
-harness keeps its side (record id, procedure, item, who asked, when it sent and when the answer
-came); the provider's export (``GET /v1/provision-records``, scope ``tax:audit``) must hold one
-record per exchange with the same record id, procedure and item, the client that asked as
-inquirer, the item status answered (null when refused) and times inside the exchange — for
+exchange is recorded, refusals included (art. 23 records whether data was provided). The harness
+keeps its side (record id, procedure, item, who asked, when it sent and when the answer came);
+the provider's export (``GET /v1/provision-records``, the audit scope, e.g. ``tax:audit``) must
+hold one record per exchange with the same record id, procedure and item, the client that asked
+as inquirer, the item status answered (null when refused) and times inside the exchange — for
 every kind of exchange the harness can cause here: data provided, no data (a 符号 never issued,
-the person's 符号 at another institution), an item not provided, a refusal of a client that is
-not the mesh (403), and a refusal of another inquiry under a used record id (409). A property:
-Hypothesis draws sequences of such exchanges.
-"""
+the person's 符号 at another institution), an item not provided, a refusal of a client that is not
+the mesh (403), and a refusal of another inquiry under a used record id (409). A property:
+Hypothesis draws sequences of such exchanges."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from hypothesis import strategies as st
 
 from meshcert_suites.information_provider.mesh_side import (
     AUDITOR,
-    FOREIGN_ITEM,
     MESH_CLIENT,
     OTHER_INSTITUTION,
     Asked,
@@ -71,9 +69,9 @@ def _check(one: Asked, inquirer: str, found: list[dict]) -> None:
 
 @pytest.mark.requirement("PRV-REC-001")
 def test_every_exchange_is_in_the_providers_records(harness, mesh, persons, provider, item,
-                                                     request):
+                                                     foreign_item, audit_scope, request):
     cursor = mesh.records_end()
-    stranger = harness.client(harness.token(["tax:audit"], client_id=AUDITOR, sub=AUDITOR),
+    stranger = harness.client(harness.token([audit_scope], client_id=AUDITOR, sub=AUDITOR),
                               recorder=harness.recorder_for(request.node))
     request.addfinalizer(stranger.close)
     inquirers: dict[str, str] = {}
@@ -90,8 +88,8 @@ def test_every_exchange_is_in_the_providers_records(harness, mesh, persons, prov
             return [one]
         if kind == "duplicate":  # answered, then another inquiry under its record id
             first = mesh.ask(held, item)
-            return [first, mesh.ask(held, FOREIGN_ITEM, record_id=first.record_id)]
-        return [mesh.ask(held, item if kind == "provided" else FOREIGN_ITEM)]
+            return [first, mesh.ask(held, foreign_item, record_id=first.record_id)]
+        return [mesh.ask(held, item if kind == "provided" else foreign_item)]
 
     # No shrinking: each example is a round of HTTP calls; the failing one is reported as is.
     @settings(max_examples=EXAMPLES, deadline=None, database=None,

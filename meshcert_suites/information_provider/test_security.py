@@ -1,6 +1,7 @@
 """Only the mesh may ask a provider (PRV-AUTH-001): zero trust, every request authorised. A
 request without a token is refused 401 with a challenge; a valid access token of another
-client of the mesh (an auditor: same issuer, same audience, no ``tax:provide``) is refused 403 —
+client of the mesh (an auditor: same issuer, same audience, the audit scope, no provide scope)
+is refused 403 —
 and neither gets any data."""
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def test_a_provision_without_a_token_is_refused_401(harness, persons, item, requ
 
 @pytest.mark.requirement("PRV-AUTH-001")
 def test_a_provision_by_another_client_than_the_mesh_is_refused_403(harness, persons, item,
-                                                                   request):
-    token = harness.token(["tax:audit"], client_id=AUDITOR, sub=AUDITOR)
+                                                                   audit_scope, request):
+    token = harness.token([audit_scope], client_id=AUDITOR, sub=AUDITOR)
     with harness.client(token, recorder=harness.recorder_for(request.node)) as client:
         response = client.post("/v1/provisions", json=_provision(persons[0].code, item))
     assert response.status_code == 403, (
-        f"client {AUDITOR!r} (no tax:provide) asking for a provision was answered "
+        f"client {AUDITOR!r} (no provide scope) asking for a provision was answered "
         f"{response.status_code}: {response.text[:300]}")
     assert "items" not in _json(response), f"a refusal carried data: {response.text[:300]}"

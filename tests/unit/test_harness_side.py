@@ -32,7 +32,7 @@ from meshcert_simulators.common.topology import load_topology
 KEYS = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 REFERENCE = {"resident-registry": "municipal", "information-provider": "tax",
              "mesh-inquirer": "child-allowance", "private-service": "bank",
-             "front-service": "front-app"}
+             "front-service": "front-app", "downstream-system": "nhi"}
 VENDOR_URL = "https://127.0.0.1:9443"
 TARGETS: dict[str, dict[str, Any]] = {
     "resident-registry": {"auth": {"audience": "urn:vendor:registry"},
@@ -56,6 +56,9 @@ TARGETS: dict[str, dict[str, Any]] = {
                           "public_jwk": str(KEYS / "front-app.public.jwk.json"),
                           "purpose": "moveout", "scopes": ["name", "address"]},
                       "front_service": {"moveouts_path": "/filings"}},
+    "downstream-system": {"auth": {"audience": "urn:vendor:seal"},
+                          "downstream": {"client": "seal-register", "municipality": "131016",
+                                         "my_number": False, "poll_interval_s": 2}},
 }
 
 

@@ -26,6 +26,10 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"access_token_claims", "generate_key", "hmac_token", "sign",
                    "unsigned_token", "make_client_assertion"}),
         "harness-side token minting"),
+    # The one client TLS context per CA file the harness's own HTTP clients share (making one
+    # per client parsed a CA bundle each time): a request tool.
+    "meshcert_simulators.common.tls": (frozenset({"shared_client_context"}),
+                                       "the harness's shared client TLS context"),
     # The header that scopes a fault plan to the harness's own requests to its simulators.
     "meshcert_simulators.common.faults": (frozenset({"RUN_HEADER"}), "fault-control header"),
     # The harness playing the mesh towards a provider issues that provider's 符号 for its
