@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
@@ -49,8 +48,8 @@ from meshcert_simulators.accounts.peers import Peers
 from meshcert_simulators.accounts.persons import PersonAuth
 from meshcert_simulators.accounts.provider import AccountProvider
 from meshcert_simulators.accounts.store import SCHEMA, AccountStore
-from meshcert_simulators.common import exchanges, faults
-from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common import faults
+from meshcert_simulators.common.app import build_stored_app
 from meshcert_simulators.common.auth import ADMIN_ROLE, Caller, require
 from meshcert_simulators.common.hot_routes import HotRoute
 from meshcert_simulators.common.http import (
@@ -65,7 +64,6 @@ from meshcert_simulators.common.http import (
 from meshcert_simulators.common.identifiers import is_valid_juminhyo_code
 from meshcert_simulators.common.problems import Problem
 from meshcert_simulators.common.settings import Settings
-from meshcert_simulators.common.storage import Database
 from meshcert_simulators.common.wire import WireModel
 from meshcert_simulators.gateway.tokens import GatewayAuthenticator
 
@@ -90,14 +88,11 @@ class SeedResult(WireModel):
 
 def create_app(settings: Settings) -> FastAPI:
     config = AccountsConfig.for_settings(settings)
-    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
-                  settings.sqlite_synchronous)
-    app = build_app(settings, title="meshcert public-fund account registry simulator",
-                    description="公金受取口座登録簿: one account per person in their own name, "
-                                "registered by the person; agencies query it through the mesh "
-                                "and every query is recorded for the person to see.",
-                    on_shutdown=db.close)
-    exchanges.install(app)
+    app, db = build_stored_app(
+        settings, SCHEMA, title="meshcert public-fund account registry simulator",
+        description="公金受取口座登録簿: one account per person in their own name, registered "
+                    "by the person; agencies query it through the mesh and every query is "
+                    "recorded for the person to see.")
     app.state.store = AccountStore(db, clock=faults.now)
     app.state.persons = PersonAuth(settings, config)
     # Fault plans and the exchange capture see the client a person's token was issued to.

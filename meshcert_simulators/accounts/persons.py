@@ -5,9 +5,6 @@ holding ``idp:person-link``) — the ``sub`` is pairwise per client and names no
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 from starlette.requests import Request
 
 from meshcert_simulators.accounts.config import AccountsConfig
@@ -20,33 +17,8 @@ from meshcert_simulators.gateway.tokens import (
     INTROSPECT_ROLE,
     AccessTokenVerifier,
     IdpKeys,
-    Introspection,
+    PersonLink,
 )
-
-
-class PersonLink(Introspection):
-    """The provider's introspection answer, with the person's 住民票コード."""
-
-    async def person(self, token: str) -> str | None:
-        """The 住民票コード of a live token's person; None when the token is not active.
-        Raises KeysUnavailable when the provider cannot be asked or does not say."""
-        try:
-            async with httpx.AsyncClient(transport=self.transport, verify=self.verify,
-                                         timeout=5.0) as http:
-                answer = await http.post(self.url, data={"token": token}, headers={
-                    "Authorization": f"Bearer {self.credential}"})
-            answer.raise_for_status()
-            body: dict[str, Any] = answer.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise KeysUnavailable(f"cannot ask the provider who the token is about "
-                                  f"({self.url}): {type(exc).__name__}: {exc}") from None
-        if body.get("active") is not True:
-            return None
-        code = body.get("juminhyo_code")
-        if not isinstance(code, str):
-            raise KeysUnavailable("the provider's introspection names no juminhyo_code: this "
-                                  "registry's client needs the provider role idp:person-link")
-        return code
 
 
 class PersonAuth:
@@ -86,14 +58,15 @@ class PersonAuth:
         try:
             claims = await self.verifier.claims(token)
             request.scope.setdefault("state", {})["client_id"] = claims["client_id"]
-            person = await self.link.person(token)
+            person = (await self.link.person(token)).get("juminhyo_code")
+            if not isinstance(person, str):
+                raise KeysUnavailable("the provider's introspection names no juminhyo_code: "
+                                      "this registry's client needs the provider role "
+                                      "idp:person-link")
         except TokenRejected as rejected:
             raise invalid_token(rejected) from None
         except KeysUnavailable as exc:
             raise Problem(503, "idp-unavailable", "Cannot verify tokens now", str(exc)) from None
-        if person is None:
-            raise invalid_token(TokenRejected("revoked", "the provider says this access token "
-                                                         "is no longer active"))
         if claims["client_id"] not in self.clients:
             raise Problem(403, "client-not-trusted", "Not a national or front service",
                           f"a token issued to {claims['client_id']!r} does not reach the "

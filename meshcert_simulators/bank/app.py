@@ -21,37 +21,24 @@ says otherwise. The bank never asks for, receives or keeps the My Number.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from meshcert_simulators.bank.facts import Facts, Gateway, Revoked
-from meshcert_simulators.bank.id_token import IdTokenValidator
-from meshcert_simulators.bank.login import PURPOSE, LoginFlow, install_login_routes
-from meshcert_simulators.bank.provider import Provider
-from meshcert_simulators.bank.sessions import COOKIE, Sessions
-from meshcert_simulators.common.app import build_app
-from meshcert_simulators.common.jwks import load_signing_key
+from meshcert_simulators.bank.login import PURPOSE
+from meshcert_simulators.bank.relying_party import (
+    build_relying_party_app,
+    signed_in,
+    simulator_url,
+)
+from meshcert_simulators.bank.sessions import COOKIE
 from meshcert_simulators.common.problems import Problem
 from meshcert_simulators.common.settings import Settings
-from meshcert_simulators.common.tls import trust_for
 
 CLIENT_ID = "bank-account-opening"
-CALLBACK = "/callback"
-
-
-def _simulator_url(settings: Settings, kind: str) -> str:
-    topology = settings.topology
-    name = next((n for n, s in topology.simulators.items() if s.kind == kind), None)
-    if name is None:
-        raise ValueError(f"the bank needs a {kind} simulator in topology {topology.name!r}")
-    return topology.url(name)
+WHO = "the bank"
 
 
 def _client_id(settings: Settings) -> str:
@@ -60,48 +47,21 @@ def _client_id(settings: Settings) -> str:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    spec = settings.spec
-    if spec.signing_key is None:
-        raise ValueError(f"simulators.{settings.name}.signing_key: the bank's private JWK (its "
-                         "private_key_jwt client key) is needed")
-    http = httpx.AsyncClient(verify=trust_for(settings.tls_dir), timeout=10)
-    provider = Provider(issuer=_simulator_url(settings, "idp"), client_id=_client_id(settings),
-                        client_key=load_signing_key(Path(spec.signing_key)), http=http)
-    app = build_app(settings, title="meshcert reference bank account-opening service",
-                    description=__doc__ or "")
-    app.state.provider = provider
-    app.state.sessions = Sessions()
-    app.state.gateway = Gateway(_simulator_url(settings, "gateway"), http)
-    app.state.login_flow = LoginFlow(provider, IdTokenValidator(provider),
-                                     f"{settings.topology.url(settings.name)}{CALLBACK}")
-
-    inner_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
-        async with inner_lifespan(host) as state:
-            try:
-                yield state
-            finally:
-                await http.aclose()
-
-    app.router.lifespan_context = lifespan
-
-    install_login_routes(app, COOKIE, CALLBACK, signed_in="/me")
+    app, http = build_relying_party_app(
+        settings, who=WHO, client_id=_client_id(settings), cookie=COOKIE,
+        title="meshcert reference bank account-opening service", description=__doc__ or "")
+    app.state.gateway = Gateway(simulator_url(settings, "gateway", WHO), http)
 
     @app.get("/me", tags=["account"], operation_id="getMe",
              summary="The signed-in person's basic facts, as the gateway gives them now")
     async def me(request: Request) -> Response:
-        browser = request.cookies.get(COOKIE)
-        session = app.state.sessions.session(browser) if browser else None
-        if session is None:
-            raise Problem(401, "not-signed-in", "Not signed in", "log in at /login")
+        session = signed_in(app, request, COOKIE)
         outcome = await app.state.gateway.facts(session.access_token)
         if isinstance(outcome, Facts):
             return JSONResponse({"sub": session.sub, "purpose": PURPOSE,
                                  "facts": outcome.values})
         if isinstance(outcome, Revoked):
-            app.state.sessions.end(browser)
+            app.state.sessions.end(request.cookies.get(COOKIE) or "")
             raise Problem(403, "consent-revoked", "Consent no longer given",
                           "the gateway provides no more of this person's facts; log in "
                           "again to give consent")
@@ -111,15 +71,5 @@ def create_app(settings: Settings) -> FastAPI:
         raise Problem(status, "try-again", "Please try again",
                       f"the facts cannot be shown now ({outcome.reason}); nothing is shown "
                       "rather than something unsure", headers=headers, reason=outcome.reason)
-
-    @app.post("/logout", tags=["login"], operation_id="logout", status_code=204,
-              summary="End the session")
-    async def logout(request: Request) -> Response:
-        browser = request.cookies.get(COOKIE)
-        if browser:
-            app.state.sessions.end(browser)
-        response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/")
-        return response
 
     return app

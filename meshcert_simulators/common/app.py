@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,12 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from meshcert_simulators.common import access_log, faults
+from meshcert_simulators.common import access_log, exchanges, faults
 from meshcert_simulators.common.auth import Authenticator
 from meshcert_simulators.common.hot_routes import HotRoutes
 from meshcert_simulators.common.http import BODY_METHODS, edge_headers, is_json_media_type
 from meshcert_simulators.common.problems import Problem, standard_problem
 from meshcert_simulators.common.settings import Settings
+from meshcert_simulators.common.storage import Database
 
 HARNESS_VERSION = "0.1.0"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -249,3 +251,16 @@ def build_app(settings: Settings, *, title: str, description: str, version: str 
                              "started_at": app.state.started_at})
 
     return app
+
+
+def build_stored_app(settings: Settings, schema: str, *, title: str, description: str,
+                     capture: bool = True) -> tuple[FastAPI, Database]:
+    """:func:`build_app` for a simulator that keeps state: its SQLite file
+    ``<data_dir>/<name>.sqlite3`` with ``schema`` (closed at shutdown); with ``capture``, its
+    exchanges kept for the harness (meshcert_simulators.common.exchanges)."""
+    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", schema,
+                  settings.sqlite_synchronous)
+    app = build_app(settings, title=title, description=description, on_shutdown=db.close)
+    if capture:
+        exchanges.install(app)
+    return app, db

@@ -73,13 +73,16 @@ class _NewRecordIdPerRetry(MeshClient):
         return await super().inquire(renamed)
 
 
+def _as_if_nil_income(decider: Decider, application: dict[str, Any], today: date) -> Outcome:
+    nil = {"status": "01", "payload": {"tax_year": today.year - 1, "taxable_income": 0}}
+    return decider.on_tax_information(application, nil, today)
+
+
 class _DecidesAfterFailure(Decider):
     """Decides a failed inquiry's application as if the income were nil."""
 
     def on_failure(self, application: dict[str, Any], reason: str) -> Outcome:
-        today = date.today()
-        nil = {"status": "01", "payload": {"tax_year": today.year - 1, "taxable_income": 0}}
-        return self.on_tax_information(application, nil, today)
+        return _as_if_nil_income(self, application, date.today())
 
 
 class _DecidesWithoutTaxData(Decider):
@@ -87,8 +90,7 @@ class _DecidesWithoutTaxData(Decider):
 
     def on_no_data(self, application: dict[str, Any], item: dict[str, Any],
                    today: date) -> Outcome:
-        nil = {"status": "01", "payload": {"tax_year": today.year - 1, "taxable_income": 0}}
-        return self.on_tax_information(application, nil, today)
+        return _as_if_nil_income(self, application, today)
 
 
 def _state(name: str, make: Any) -> Any:
@@ -108,33 +110,35 @@ def _policy(cls: type[RetryPolicy] = RetryPolicy, **changes: Any) -> Any:
     return make
 
 
-defect("mynumber-in-record-id", KIND, "INQ-CODE-001",
-       "record ids are built from the applicant's My Number, which thereby crosses the mesh",
-       patch=_state("inquirer", _as(_MyNumberInRecordId)))
-defect("asks-expired-item", KIND, "INQ-PROC-001",
-       "also asks for resident information (TM00000000000001), whose legal basis expired",
-       patch=_state("inquirer", _as(_AsksExpiredItem)))
-defect("no-record-when-no-data", KIND, "INQ-REC-001",
-       "an inquiry answered 'no data' leaves no record of its own (the mesh keeps one)",
-       patch=_state("store", _as(_NoRecordWhenNoData)))
-defect("no-retry", KIND, "INQ-RES-001",
-       "gives up on the first failed attempt",
-       patch=_state("retry_policy", _policy(max_attempts=lambda _: 1)))
-defect("ignore-retry-after", KIND, "INQ-RES-002",
-       "retries on its own backoff, ignoring Retry-After",
-       patch=_state("retry_policy", _policy(_IgnoresRetryAfter)))
-defect("constant-backoff", KIND, "INQ-RES-003",
-       "waits the same short time before every retry",
-       patch=_state("retry_policy", _policy(_ConstantBackoff)))
-defect("new-record-id-per-attempt", KIND, "INQ-RES-004",
-       "each retry of an inquiry carries a new record id, so the mesh processes it again",
-       patch=_state("mesh", _as(_NewRecordIdPerRetry)))
-defect("gives-up-late", KIND, "INQ-RES-005",
-       "keeps retrying for twice its stated time",
-       patch=_state("retry_policy", _policy(give_up_within_s=lambda s: 2 * s)))
-defect("decides-after-failure", KIND, "INQ-NOTICE-001",
-       "an application whose inquiry failed is decided as if the income were nil",
-       patch=_state("decider", _as(_DecidesAfterFailure)))
-defect("decides-without-tax-data", KIND, "INQ-DEC-001",
-       "decides although the provider has no data, instead of asking for a 課税証明書",
-       patch=_state("decider", _as(_DecidesWithoutTaxData)))
+# (id, requirement, description, the part of ``app.state`` replaced, what replaces it)
+_DEFECTS = [
+    ("mynumber-in-record-id", "INQ-CODE-001",
+     "record ids are built from the applicant's My Number, which thereby crosses the mesh",
+     "inquirer", _as(_MyNumberInRecordId)),
+    ("asks-expired-item", "INQ-PROC-001",
+     "also asks for resident information (TM00000000000001), whose legal basis expired",
+     "inquirer", _as(_AsksExpiredItem)),
+    ("no-record-when-no-data", "INQ-REC-001",
+     "an inquiry answered 'no data' leaves no record of its own (the mesh keeps one)",
+     "store", _as(_NoRecordWhenNoData)),
+    ("no-retry", "INQ-RES-001", "gives up on the first failed attempt",
+     "retry_policy", _policy(max_attempts=lambda _: 1)),
+    ("ignore-retry-after", "INQ-RES-002", "retries on its own backoff, ignoring Retry-After",
+     "retry_policy", _policy(_IgnoresRetryAfter)),
+    ("constant-backoff", "INQ-RES-003", "waits the same short time before every retry",
+     "retry_policy", _policy(_ConstantBackoff)),
+    ("new-record-id-per-attempt", "INQ-RES-004",
+     "each retry of an inquiry carries a new record id, so the mesh processes it again",
+     "mesh", _as(_NewRecordIdPerRetry)),
+    ("gives-up-late", "INQ-RES-005", "keeps retrying for twice its stated time",
+     "retry_policy", _policy(give_up_within_s=lambda s: 2 * s)),
+    ("decides-after-failure", "INQ-NOTICE-001",
+     "an application whose inquiry failed is decided as if the income were nil",
+     "decider", _as(_DecidesAfterFailure)),
+    ("decides-without-tax-data", "INQ-DEC-001",
+     "decides although the provider has no data, instead of asking for a 課税証明書",
+     "decider", _as(_DecidesWithoutTaxData)),
+]
+
+for _id, _requirement, _description, _part, _make in _DEFECTS:
+    defect(_id, KIND, _requirement, _description, patch=_state(_part, _make))

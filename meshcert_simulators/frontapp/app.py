@@ -22,9 +22,6 @@ client key ``signing_key``; client id ``front-app`` unless ``settings.extra['cli
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,82 +29,41 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from meshcert_simulators.bank.id_token import IdTokenValidator
-from meshcert_simulators.bank.login import LoginFlow, install_login_routes
-from meshcert_simulators.bank.provider import Provider, ProviderError
-from meshcert_simulators.bank.sessions import Session, Sessions
-from meshcert_simulators.common.app import build_app
+from meshcert_simulators.bank.provider import ProviderError
+from meshcert_simulators.bank.relying_party import (
+    build_relying_party_app,
+    signed_in,
+    simulator_url,
+)
 from meshcert_simulators.common.http import json_body
-from meshcert_simulators.common.jwks import load_signing_key
 from meshcert_simulators.common.problems import Problem
 from meshcert_simulators.common.settings import Settings
-from meshcert_simulators.common.tls import trust_for
 from meshcert_simulators.frontapp.delegations import Delegations
 from meshcert_simulators.frontapp.form import MoveoutForm, filing
 from meshcert_simulators.frontapp.portal import RESEND_AFTER_S, Portal, PortalUnavailable
 
 CLIENT_ID = "front-app"
-CALLBACK = "/callback"
 COOKIE = "front_session"
+WHO = "the front app"
 # The form shows who files and from where: name and current address, nothing more.
 SCOPES = ("openid", "name", "address")
 
 
-def _simulator_url(settings: Settings, kind: str) -> str:
-    topology = settings.topology
-    name = next((n for n, s in topology.simulators.items() if s.kind == kind), None)
-    if name is None:
-        raise ValueError(f"the front app needs a {kind} simulator in topology {topology.name!r}")
-    return topology.url(name)
-
-
 def create_app(settings: Settings) -> FastAPI:
-    spec = settings.spec
-    if spec.signing_key is None:
-        raise ValueError(f"simulators.{settings.name}.signing_key: the front app's private JWK "
-                         "(its private_key_jwt client key) is needed")
-    http = httpx.AsyncClient(verify=trust_for(settings.tls_dir), timeout=10)
-    provider = Provider(issuer=_simulator_url(settings, "idp"),
-                        client_id=settings.extra.get("client_id") or CLIENT_ID,
-                        client_key=load_signing_key(Path(spec.signing_key)), http=http)
-    portal = Portal(_simulator_url(settings, "portal"), http,
+    app, http = build_relying_party_app(
+        settings, who=WHO, client_id=settings.extra.get("client_id") or CLIENT_ID,
+        cookie=COOKIE, title="meshcert reference front service (online move-out)",
+        description=__doc__ or "", scopes=SCOPES)
+    portal = Portal(simulator_url(settings, "portal", WHO), http,
                     float(settings.extra.get("resend_after_s") or RESEND_AFTER_S))
-    app = build_app(settings, title="meshcert reference front service (online move-out)",
-                    description=__doc__ or "")
-    app.state.provider = provider
     app.state.portal = portal
     app.state.delegations = Delegations(portal)
-    app.state.sessions = Sessions()
-    app.state.login_flow = LoginFlow(provider, IdTokenValidator(provider),
-                                     f"{settings.topology.url(settings.name)}{CALLBACK}",
-                                     scopes=SCOPES)
     app.state.filing = filing
-
-    inner_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(host: FastAPI) -> AsyncIterator[Any]:
-        async with inner_lifespan(host) as state:
-            try:
-                yield state
-            finally:
-                await http.aclose()
-
-    app.router.lifespan_context = lifespan
-
-    def signed_in(request: Request) -> Session:
-        browser = request.cookies.get(COOKIE)
-        session = app.state.sessions.session(browser) if browser else None
-        if session is None:
-            raise Problem(401, "not-signed-in", "Not signed in", "log in at /login")
-        return session
-
-    install_login_routes(app, COOKIE, CALLBACK, signed_in="/me")
 
     @app.get("/me", tags=["login"], operation_id="getMe",
              summary="Who is signed in: name and current address, from digital authentication")
     async def me(request: Request) -> Response:
-        session = signed_in(request)
+        session = signed_in(app, request, COOKIE)
         try:
             endpoint = (await app.state.provider.metadata())["userinfo_endpoint"]
             answer = await http.get(endpoint, headers={
@@ -128,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/moveouts", tags=["move-out"], operation_id="fileMoveout", status_code=201,
               summary="File the online move-out on the portal (the person's, or a principal's)")
     async def file_moveout(request: Request) -> Response:
-        session = signed_in(request)
+        session = signed_in(app, request, COOKIE)
         form = await json_body(request, MoveoutForm)
         try:
             if form.on_behalf_of:
@@ -147,7 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/moveouts/{moveout_id}", tags=["move-out"], operation_id="getMoveout",
              summary="The move-out's status as the portal reports it now")
     async def get_moveout(request: Request, moveout_id: str) -> Response:
-        session = signed_in(request)
+        session = signed_in(app, request, COOKIE)
         try:
             answer = await app.state.portal.moveout(session.access_token, moveout_id)
         except PortalUnavailable as exc:
@@ -155,16 +111,6 @@ def create_app(settings: Settings) -> FastAPI:
                           f"{exc}; no status is shown rather than an unsure one",
                           headers={"Retry-After": "5"}) from None
         return _passed_on(answer.status, answer.body)
-
-    @app.post("/logout", tags=["login"], operation_id="logout", status_code=204,
-              summary="End the session")
-    async def logout(request: Request) -> Response:
-        browser = request.cookies.get(COOKIE)
-        if browser:
-            app.state.sessions.end(browser)
-        response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/")
-        return response
 
     return app
 

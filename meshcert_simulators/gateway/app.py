@@ -19,7 +19,6 @@ facts provider), ``limits`` (the rate limiter), ``provision_records`` (the recor
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
@@ -28,8 +27,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshcert_simulators.common import exchanges, faults
-from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common import faults
+from meshcert_simulators.common.app import build_stored_app
 from meshcert_simulators.common.auth import ADMIN_ROLE
 from meshcert_simulators.common.http import (
     body_doc,
@@ -88,15 +87,12 @@ _json = validated_response  # every answer is checked against its documented mod
 
 def create_app(settings: Settings) -> FastAPI:
     config = GatewayConfig.for_settings(settings)
-    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
-                  settings.sqlite_synchronous)
-    app = build_app(settings, title="meshcert gov-private API gateway simulator",
-                    description="Consent records with JPKI signature evidence, the basic facts "
-                                "of the consented scopes for private services (read from the "
-                                "resident registry at request time), per-client rate limits, "
-                                "and the provision records kept for each person.",
-                    on_shutdown=db.close)
-    exchanges.install(app)
+    app, db = build_stored_app(
+        settings, SCHEMA, title="meshcert gov-private API gateway simulator",
+        description="Consent records with JPKI signature evidence, the basic facts of the "
+                    "consented scopes for private services (read from the resident registry at "
+                    "request time), per-client rate limits, and the provision records kept for "
+                    "each person.")
     _install_parts(app, settings, config, db)
     bodies: list[type[BaseModel]] = []
     errors = problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 502, 503)

@@ -157,13 +157,36 @@ class Introspection:
         self.transport: httpx.AsyncBaseTransport | None = None  # tests: in-process provider
 
     async def active(self, token: str) -> bool:
+        return (await self.answer(token, "whether the token is live")).get("active") is True
+
+    async def answer(self, token: str, asking: str) -> dict[str, Any]:
+        """The provider's introspection answer (a JSON object); KeysUnavailable, saying what
+        was ``asking``, when it cannot be had."""
         try:
             async with httpx.AsyncClient(transport=self.transport, verify=self.verify,
                                          timeout=5.0) as http:
                 answer = await http.post(self.url, data={"token": token}, headers={
                     "Authorization": f"Bearer {self.credential}"})
             answer.raise_for_status()
-            return answer.json().get("active") is True
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            raise KeysUnavailable(f"cannot ask the provider whether the token is live "
-                                  f"({self.url}): {type(exc).__name__}: {exc}") from None
+            body = answer.json()
+            if not isinstance(body, dict):
+                raise ValueError(f"the answer is a JSON {type(body).__name__}, not an object")
+            return body
+        except (httpx.HTTPError, ValueError) as exc:
+            raise KeysUnavailable(f"cannot ask the provider {asking} ({self.url}): "
+                                  f"{type(exc).__name__}: {exc}") from None
+
+
+class PersonLink(Introspection):
+    """The provider's introspection read for the person a token is about: a client holding
+    ``idp:person-link`` is told the ``juminhyo_code`` (the ``sub`` is pairwise per client and
+    names nobody to the client's peers)."""
+
+    async def person(self, token: str) -> dict[str, Any]:
+        """The introspection answer of a live token; TokenRejected when it is not active,
+        KeysUnavailable when the provider cannot be asked."""
+        body = await self.answer(token, "who the token is about")
+        if body.get("active") is not True:
+            raise TokenRejected("revoked", "the provider says this access token is no longer "
+                                           "active")
+        return body

@@ -13,7 +13,6 @@ Routes only translate HTTP.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
@@ -22,8 +21,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshcert_simulators.common import exchanges, faults
-from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common import faults
+from meshcert_simulators.common.app import build_stored_app
 from meshcert_simulators.common.auth import ADMIN_ROLE
 from meshcert_simulators.common.http import (
     body_doc,
@@ -65,14 +64,13 @@ Errors = dict[int | str, dict[str, Any]]
 
 def create_app(settings: Settings) -> FastAPI:
     sync_config = SyncConfig.for_settings(settings)  # a configuration error: before any file
-    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
-                  settings.sqlite_synchronous)
-    app = build_app(settings, title="meshcert J-LIS intermediate-server simulator",
-                    description="Copy (副本) registration, answers on behalf of providers from "
-                                "copies inside their publication window, art. 23 provision "
-                                "records, and batch sync from the resident registry.",
-                    on_shutdown=db.close)
-    exchanges.install(app)  # the copies providers register, for the information-provider suites
+    # Its exchanges captured: the copies providers register, for the information-provider
+    # suites.
+    app, db = build_stored_app(
+        settings, SCHEMA, title="meshcert J-LIS intermediate-server simulator",
+        description="Copy (副本) registration, answers on behalf of providers from copies inside "
+                    "their publication window, art. 23 provision records, and batch sync from "
+                    "the resident registry.")
     _install_parts(app, settings, db, sync_config)
     bodies: list[type[BaseModel]] = []
     errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)

@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshcert_simulators.common import exchanges, faults
-from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common import faults
+from meshcert_simulators.common.app import build_stored_app
 from meshcert_simulators.common.auth import ADMIN_ROLE, require
 from meshcert_simulators.common.http import (
     body_doc,
@@ -67,17 +67,13 @@ _json = validated_response  # every answer is checked against its documented mod
 
 
 def create_app(settings: Settings) -> FastAPI:
-    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
-                  settings.sqlite_synchronous)
     interval = sync_interval(settings)
-    app = build_app(settings, title="meshcert JPKI-like CA simulator",
-                    description="Simulated My Number cards (signing and user-authentication "
-                                "certificates from a local test CA), certificate lookup, an "
-                                "OCSP-like status, and an X.509 CRL; revocation follows the "
-                                "resident registry's difference feed. The certificate profile "
-                                "is meshcert_simulators/contracts/jpki_profile.py.",
-                    on_shutdown=db.close)
-    exchanges.install(app)
+    app, db = build_stored_app(
+        settings, SCHEMA, title="meshcert JPKI-like CA simulator",
+        description="Simulated My Number cards (signing and user-authentication certificates "
+                    "from a local test CA), certificate lookup, an OCSP-like status, and an "
+                    "X.509 CRL; revocation follows the resident registry's difference feed. "
+                    "The certificate profile is meshcert_simulators/contracts/jpki_profile.py.")
     _install_parts(app, settings, db, interval)
     bodies: list[type[BaseModel]] = []
     errors = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503)

@@ -23,8 +23,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meshcert_simulators.common import exchanges, faults
-from meshcert_simulators.common.app import build_app
+from meshcert_simulators.common import faults
+from meshcert_simulators.common.app import build_stored_app
 from meshcert_simulators.common.auth import ADMIN_ROLE, KeysUnavailable, require
 from meshcert_simulators.common.http import (
     body_doc,
@@ -37,12 +37,12 @@ from meshcert_simulators.common.http import (
 from meshcert_simulators.common.paging import split_page
 from meshcert_simulators.common.problems import Problem
 from meshcert_simulators.common.settings import Settings
-from meshcert_simulators.common.storage import Database
 from meshcert_simulators.common.tls import trust_for
 from meshcert_simulators.gateway.tokens import (
     AccessTokenVerifier,
     GatewayAuthenticator,
     IdpKeys,
+    PersonLink,
 )
 from meshcert_simulators.mesh.legal_basis import load_legal_basis
 from meshcert_simulators.portal import control
@@ -57,7 +57,7 @@ from meshcert_simulators.portal.filings import (
     visible_filing,
 )
 from meshcert_simulators.portal.history import history
-from meshcert_simulators.portal.identity import PersonLink, PersonTokens
+from meshcert_simulators.portal.identity import PersonTokens
 from meshcert_simulators.portal.models import (
     APPLICATION_ID,
     DELEGATION_ID,
@@ -129,16 +129,13 @@ def _warm_keys(app: FastAPI, tokens: PersonTokens) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     config = PortalConfig.for_settings(settings)
-    db = Database(Path(settings.data_dir) / f"{settings.name}.sqlite3", SCHEMA,
-                  settings.sqlite_synchronous)
+    app, db = build_stored_app(
+        settings, SCHEMA, title="meshcert portal simulator",
+        description="A Mynaportal-like service: the person's own information, the history of "
+                    "exchanges of their data, notices, proxies with scoped delegations, the "
+                    "online move-out forwarded to the registry with its live status, and "
+                    "e-application intake.")
     portal = Portal(config, PortalStore(db, clock=faults.now), Peers(settings), faults.now)
-    app = build_app(settings, title="meshcert portal simulator",
-                    description="A Mynaportal-like service: the person's own information, the "
-                                "history of exchanges of their data, notices, proxies with "
-                                "scoped delegations, the online move-out forwarded to the "
-                                "registry with its live status, and e-application intake.",
-                    on_shutdown=db.close)
-    exchanges.install(app)
     tokens = _tokens(settings, config)
     app.state.authenticator = GatewayAuthenticator(app.state.authenticator, tokens.verifier)
     _warm_keys(app, tokens)

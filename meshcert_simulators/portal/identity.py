@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from meshcert_simulators.common.auth import (
     REALM,
     KeysUnavailable,
@@ -21,7 +19,7 @@ from meshcert_simulators.common.auth import (
     invalid_token,
 )
 from meshcert_simulators.common.problems import Problem
-from meshcert_simulators.gateway.tokens import AccessTokenVerifier, Introspection
+from meshcert_simulators.gateway.tokens import AccessTokenVerifier, PersonLink
 from meshcert_simulators.portal.models import JUMINHYO
 
 
@@ -30,26 +28,6 @@ class Person:
     juminhyo_code: str
     client_id: str          # the front service (or the portal) the token was issued to
     sub: str
-
-
-class PersonLink(Introspection):
-    """The idp's introspection, read for the person it names."""
-
-    async def person(self, token: str) -> dict[str, Any]:
-        try:
-            async with httpx.AsyncClient(transport=self.transport, verify=self.verify,
-                                         timeout=5.0) as http:
-                answer = await http.post(self.url, data={"token": token}, headers={
-                    "Authorization": f"Bearer {self.credential}"})
-            answer.raise_for_status()
-            body = answer.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise KeysUnavailable(f"cannot ask the provider about the token ({self.url}): "
-                                  f"{type(exc).__name__}: {exc}") from None
-        if not isinstance(body, dict) or body.get("active") is not True:
-            raise TokenRejected("revoked", "the provider says this access token is no longer "
-                                           "active")
-        return body
 
 
 def bearer_of(request: Any) -> str:

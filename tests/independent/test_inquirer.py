@@ -6,23 +6,21 @@ purpose, the requirement that class belongs to fails."""
 
 from __future__ import annotations
 
-import fcntl
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
 from meshcert.backends.ports import free_port
 from meshcert.certify.harness import PROFILE_TOPOLOGIES
 from meshcert.certify.run import certify
+from tests.independent.certifying import taking_turns, vendor_target
 from tests.integration.served import serving
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(__file__).parent / "inquirer" / "target.yaml"
 TOPOLOGY = PROFILE_TOPOLOGIES["mesh-inquirer"]  # fixtures/topologies/mesh-inquirer.yaml
 
@@ -36,30 +34,17 @@ def independent_inquirer(folder: Path, defect: str | None = None) -> Iterator[Pa
                "--db", str(folder / "inquirer.sqlite3")]
     if defect:
         command += ["--defect", defect]
-    url = f"http://127.0.0.1:{port}"
-    with serving(command, f"{url}/health", folder / "inquirer.log"):
-        target = yaml.safe_load(TARGET.read_text(encoding="utf-8"))
-        target["base_url"] = url
-        path = folder / "target.yaml"
-        path.write_text(yaml.safe_dump(target, allow_unicode=True), encoding="utf-8")
+    target, path = vendor_target(TARGET, folder, port)
+    with serving(command, f"{target['base_url']}/health", folder / "inquirer.log"):
         yield path
-
-
-@contextmanager
-def harness_to_ourselves() -> Iterator[None]:
-    """The published topology's mesh is on fixed ports and judges by client id, so two
-    certifications at once (pytest-xdist workers) would read each other's exchanges: they take
-    turns."""
-    run_dir = ROOT / ".meshcert" / "run"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir / "independent-inquirer.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def certified(folder: Path, defect: str | None = None,
               requirements: list[str] | None = None) -> dict[str, str]:
-    with harness_to_ourselves(), independent_inquirer(folder, defect) as target:
+    # The published topology's mesh is on fixed ports and judges by client id, so two
+    # certifications at once (pytest-xdist workers) would read each other's exchanges: they
+    # take turns.
+    with taking_turns("independent-inquirer"), independent_inquirer(folder, defect) as target:
         result = certify(target, topology=TOPOLOGY, requirements=requirements,
                          out_dir=folder / "report")
     return result.verdicts

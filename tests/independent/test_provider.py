@@ -10,14 +10,19 @@ fails on exactly the requirement that class belongs to.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from meshcert.backends.ports import free_port
+from tests.independent.certifying import (
+    Certification,
+    assert_certified,
+    assert_fails_only,
+    certification,
+    vendor_target,
+)
 from tests.integration.provider_vendor import Harness
 from tests.integration.served import serving
 
@@ -35,15 +40,11 @@ BROKEN = {  # the class broken → the one requirement that must fail
 }
 
 
-def certify(tmp_path: Path, broken: str | None) -> tuple[int, dict[str, str], str]:
-    """Run the independent provider (``broken`` or not) and certify it; (exit status,
-    verdict per requirement, output)."""
+def certified(tmp_path: Path, broken: str | None) -> Certification:
+    """Run the independent provider (``broken`` or not) and certify it."""
     harness = Harness(tmp_path)
     port = free_port()
-    target = yaml.safe_load(TARGET.read_text(encoding="utf-8"))
-    target["base_url"] = f"http://127.0.0.1:{port}"
-    target_path = tmp_path / "target.yaml"
-    target_path.write_text(yaml.safe_dump(target, allow_unicode=True), encoding="utf-8")
+    target, target_path = vendor_target(TARGET, tmp_path, port)
     registering = harness.client("mesh-resident-tax")
     command = [sys.executable, "-m", "tests.independent.provider", "--port", str(port),
                "--db", str(tmp_path / "provider.sqlite3"), "--issuer", harness.url("authz"),
@@ -52,21 +53,15 @@ def certify(tmp_path: Path, broken: str | None) -> tuple[int, dict[str, str], st
                "--jlis-token", registering["token"], *(["--broken", broken] if broken else [])]
     with serving(command, f"{target['base_url']}/health", tmp_path / "provider.log"):
         run = harness.certify(target_path, tmp_path / "report", "--seed", "11")
-    output = run.stdout[-4000:] + run.stderr[-2000:]
-    certificate = tmp_path / "report" / "certificate.json"
-    assert certificate.is_file(), output
-    requirements = json.loads(certificate.read_text(encoding="utf-8"))["requirements"]
-    return run.returncode, {r["id"]: r["verdict"] for r in requirements}, output
+    return certification(run, tmp_path / "report")
 
 
 def test_the_independent_provider_is_certified(tmp_path: Path):
-    status, verdicts, output = certify(tmp_path, None)
-    assert status == 0 and set(verdicts.values()) == {"pass"}, (verdicts, output)
+    run = certified(tmp_path, None)
+    assert_certified(run)
 
 
 @pytest.mark.parametrize("broken", sorted(BROKEN))
 def test_each_broken_class_fails_its_requirement(tmp_path: Path, broken: str):
-    status, verdicts, output = certify(tmp_path, broken)
-    failed = {rid for rid, verdict in verdicts.items() if verdict != "pass"}
-    assert status == 1 and failed == {BROKEN[broken]}, (
-        f"broken {broken!r} must fail {BROKEN[broken]} only; failed {sorted(failed)}\n{output}")
+    run = certified(tmp_path, broken)
+    assert_fails_only(run, broken, BROKEN[broken])

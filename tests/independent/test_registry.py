@@ -11,7 +11,6 @@ certification fails on the requirement that class belongs to.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import ssl
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 import yaml
 
 from meshcert.certify import harness_side
+from tests.independent.certifying import Certification, certify, taking_turns
 from tests.integration.served import serving
 
 # Slow: each test is a certification (20–80 s); the lock may make one wait for another's.
@@ -61,9 +61,7 @@ def harness() -> Iterator[HarnessSide]:
     The harness side and the target are on fixed ports (as a vendor has them), so the workers
     of a parallel run take turns: one holds the lock for all its tests of this module."""
     run_dir = ROOT / ".meshcert" / "run" / "certify"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir / "independent-registry.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with taking_turns("certify/independent-registry"):
         before = harness_side.running(run_dir)
         up = subprocess.run([MESHCERT, "harness", "up", "--profile", "resident-registry",
                              "--target", str(TARGET), "--json"], cwd=ROOT, capture_output=True,
@@ -92,31 +90,21 @@ def start_registry(harness: HarnessSide, tmp_path: Path) -> Iterator[Any]:
         yield start
 
 
-def certify(harness: HarnessSide, out: Path, *requirements: str
-            ) -> tuple[int, dict[str, str], str]:
-    """``meshcert certify`` of the target as the brief says; (exit status, verdict by
-    requirement, the command's output)."""
-    command = [MESHCERT, "certify", "--target", str(TARGET), "--topology",
-               harness.brief["topology"], "--out", str(out)]
-    for requirement in requirements:
-        command += ["--requirement", requirement]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
-    certificate = out / "certificate.json"
-    assert certificate.is_file(), (f"no certificate was written (exit {done.returncode}): "
-                                   f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
-    verdicts = {r["id"]: r["verdict"] for r in
-                json.loads(certificate.read_text(encoding="utf-8"))["requirements"]}
-    return done.returncode, verdicts, done.stdout[-3000:] + done.stderr[-1500:]
+def certified(harness: HarnessSide, out: Path, *requirements: str) -> Certification:
+    """``meshcert certify`` of the target as the brief says (only ``requirements``, if any)."""
+    options = [option for requirement in requirements
+               for option in ("--requirement", requirement)]
+    return certify(TARGET, harness.brief["topology"], out, *options, cwd=ROOT, timeout_s=280)
 
 
 def test_the_independent_registry_is_certified(harness, start_registry, tmp_path):
     start_registry()
-    status, verdicts, output = certify(harness, tmp_path / "report")
-    failed = sorted(r for r, v in verdicts.items() if v != "pass")
-    assert (status, failed) == (0, []), (
-        f"the independent registry was not certified (exit {status}); not passed: {failed}\n"
-        f"{output}")
-    assert len(verdicts) >= 40, f"only {len(verdicts)} requirements were judged"
+    run = certified(harness, tmp_path / "report")
+    failed = sorted(run.failed)
+    assert (run.status, failed) == (0, []), (
+        f"the independent registry was not certified (exit {run.status}); not passed: "
+        f"{failed}\n{run.output}")
+    assert len(run.verdicts) >= 40, f"only {len(run.verdicts)} requirements were judged"
 
 
 # Each class of failure the issue names, broken in the independent registry, and the
@@ -140,10 +128,10 @@ def test_a_broken_independent_registry_fails_the_requirement_of_its_class(
         harness, start_registry, tmp_path, broken):
     requirement = BROKEN[broken]
     start_registry(broken)
-    status, verdicts, output = certify(harness, tmp_path / "report", requirement)
-    assert (status, verdicts.get(requirement)) == (1, "fail"), (
-        f"the independent registry broken in {broken!r} was not caught: exit {status}, "
-        f"{requirement} {verdicts.get(requirement)!r}\n{output}")
+    run = certified(harness, tmp_path / "report", requirement)
+    assert (run.status, run.verdicts.get(requirement)) == (1, "fail"), (
+        f"the independent registry broken in {broken!r} was not caught: exit {run.status}, "
+        f"{requirement} {run.verdicts.get(requirement)!r}\n{run.output}")
 
 
 def test_the_target_file_is_a_vendor_target():
