@@ -82,8 +82,9 @@ def make_plan(target_path: Path, requirements: Sequence[str] | None, defect: str
                 found = defect_registry.get(effective_defect)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            if found.kind != spec.kind:
-                raise ConfigError(f"defect {effective_defect!r} applies to {found.kind} "
+            if not found.applies_to(spec.kind):
+                raise ConfigError(f"defect {effective_defect!r} applies to "
+                                  f"{' and '.join(found.kinds)} "
                                   f"simulators, not to {target.launch.simulator!r} "
                                   f"({spec.kind})")
     else:

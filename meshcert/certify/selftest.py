@@ -1,6 +1,7 @@
 """Negative controls: the harness proves each of its MUST requirements' tests can fail.
 
-``run_selftest`` certifies the bundled reference of a profile (everything must pass), then the
+``run_selftest`` certifies the reference of a profile — the bundled one, or another target of
+the profile with ``launch`` such as a defined service's — (everything must pass), then the
 same reference once per defect (meshcert_simulators/defects/): the defect's requirement must fail
 and no
 other requirement may fail or error. A defect whose requirement only errored (the harness could
@@ -98,6 +99,7 @@ class Selftest:
     reference: Variant
     variants: tuple[Variant, ...]
     report_dir: Path
+    target: Path | None = None     # the reference target certified
 
     @property
     def must_variants(self) -> tuple[Variant, ...]:
@@ -118,7 +120,8 @@ class Selftest:
                     "unrelated": list(v.unrelated),
                     "unrelated_errors": list(v.unrelated_errors), "ok": v.ok}
         return {"profile": self.profile, "catalog": self.catalog, "seed": self.seed,
-                "ok": self.ok, "detection_rate_must": self.detection_rate,
+                "target": str(self.target) if self.target else None, "ok": self.ok,
+                "detection_rate_must": self.detection_rate,
                 "reference": row(self.reference), "variants": [row(v) for v in self.variants]}
 
 
@@ -129,6 +132,28 @@ def reference_target(profile: str) -> Path:
         if data.get("profile") == profile and data.get("launch"):
             return path
     raise SelftestError(f"no bundled reference target for profile {profile!r} in {VENDORS_DIR}")
+
+
+def checked_reference(path: Path, profile: str) -> Path:
+    """``path`` as the reference of ``profile``'s selftest (e.g. a defined service's, instead
+    of the bundled one): a target file of that profile with ``launch`` — the defects apply to
+    a simulator the harness starts, never to a vendor's running system."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SelftestError(f"--reference {path}: cannot read it as a target file ({exc})"
+                            ) from None
+    if not isinstance(data, dict):
+        raise SelftestError(f"--reference {path}: not a target file (a mapping with "
+                            "'profile' and 'launch')")
+    if data.get("profile") != profile:
+        raise SelftestError(f"--reference {path}: its profile is {data.get('profile')!r}, "
+                            f"not {profile!r}")
+    if not data.get("launch"):
+        raise SelftestError(f"--reference {path}: has no 'launch' — a selftest applies "
+                            "defects to a reference the harness starts (see "
+                            f"{VENDORS_DIR}/reference-*.yaml)")
+    return Path(path).resolve()
 
 
 def profiles_with_reference(catalog: Catalog) -> list[str]:
@@ -195,21 +220,24 @@ class Planned:
         ``selftest.json`` in its report folder."""
         outcome = Selftest(self.profile, self.catalog.version, self.seed, variants[None],
                            tuple(variants[d] for d, _, _ in self.jobs if d is not None),
-                           self.report_dir)
+                           self.report_dir, self.target)
         (self.report_dir / "selftest.json").write_text(
             json.dumps(outcome.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
         return outcome
 
 
 def plan_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
-                  seed: int = DEFAULT_SEED, catalog_version: str = DEFAULT_VERSION) -> Planned:
-    """Plan one profile's selftest (its report folder is made now)."""
+                  seed: int = DEFAULT_SEED, catalog_version: str = DEFAULT_VERSION,
+                  reference: Path | None = None) -> Planned:
+    """Plan one profile's selftest (its report folder is made now), of the bundled reference
+    or of ``reference``, another target file of the profile with ``launch``."""
     try:
         catalog = load_catalog(catalog_version)
         planned = planned_defects(catalog, profile, only)
     except CatalogError as exc:
         raise SelftestError(str(exc)) from None
-    target = reference_target(profile)
+    target = (checked_reference(reference, profile) if reference is not None
+              else reference_target(profile))
     report_dir = REPORTS_OUT / f"selftest-{new_run_id()}"
     report_dir.mkdir(parents=True, exist_ok=True)
     return Planned(profile, catalog, seed, target, report_dir, ((None, None, None), *planned))
@@ -217,9 +245,12 @@ def plan_selftest(profile: str = "resident-registry", *, only: list[str] | None 
 
 def run_selftest(profile: str = "resident-registry", *, only: list[str] | None = None,
                  jobs: int = 2, seed: int = DEFAULT_SEED, catalog_version: str = DEFAULT_VERSION,
-                 on_done: Callable[[Variant], None] | None = None) -> Selftest:
-    """Selftest one profile, ``jobs`` certifications at a time."""
-    plan = plan_selftest(profile, only=only, seed=seed, catalog_version=catalog_version)
+                 on_done: Callable[[Variant], None] | None = None,
+                 reference: Path | None = None) -> Selftest:
+    """Selftest one profile, ``jobs`` certifications at a time (of the bundled reference, or
+    of ``reference``: see :func:`plan_selftest`)."""
+    plan = plan_selftest(profile, only=only, seed=seed, catalog_version=catalog_version,
+                         reference=reference)
     done = (lambda _profile, variant: on_done(variant)) if on_done else None
     return run_planned([plan], jobs=jobs, on_done=done)[profile]
 

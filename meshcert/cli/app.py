@@ -145,8 +145,9 @@ def _defect_option(item: str, topo: Topology) -> tuple[str, str]:
         found = defects.get(defect_id)
     except ValueError as exc:
         fail(str(exc))
-    if found.kind != topo.simulators[name].kind:
-        fail(f"defect {defect_id!r} applies to {found.kind} simulators, not to {name!r}")
+    if not found.applies_to(topo.simulators[name].kind):
+        fail(f"defect {defect_id!r} applies to {' and '.join(found.kinds)} simulators, not "
+             f"to {name!r}")
     return name, defect_id
 
 

@@ -4,6 +4,7 @@ detection matrix."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,13 +40,20 @@ def selftest(
     seed: Annotated[int, typer.Option(
         "--seed", min=0, help="Hypothesis seed for every variant (fixed by default, so a "
         "selftest repeats exactly). Example: --seed 7")] = DEFAULT_SEED,
+    reference: Annotated[Path | None, typer.Option(
+        "--reference", metavar="TARGET", help="Run the defects against this reference instead "
+        "of the bundled one: a target file of the --profile with 'launch' (e.g. a defined "
+        "service's). Example: --reference fixtures/vendors/reference-service-kokuho.yaml")
+    ] = None,
 ) -> None:
     """Prove the suites can fail: certify the bundled reference (everything must pass), then
     the reference with each defect (its requirement must fail, nothing else may).
 
     Prints the detection matrix of each profile and exits 0 only when every reference passes,
     every defect is detected and no defect trips an unrelated requirement.
-    Example: `meshcert selftest -j 2` (every profile), `meshcert selftest -p resident-registry`
+    Example: `meshcert selftest -j 2` (every profile), `meshcert selftest -p resident-registry`,
+    `meshcert selftest -p information-provider --reference
+    fixtures/vendors/reference-service-kokuho.yaml`
     """
     from meshcert.catalog.requirements import load_catalog
 
@@ -54,12 +62,16 @@ def selftest(
         profiles = _profiles(catalog, profile)
         if defect and len(profiles) > 1:
             raise SelftestError("--defect names defects of one profile: give --profile too")
+        if reference is not None and profile == ALL:
+            raise SelftestError("--reference is the reference of one profile: give --profile "
+                                "too")
         totals = {p: 1 + len(planned_defects(catalog, p, defect)) for p in profiles}
     except (SelftestError, ValueError) as exc:
         fail(str(exc))
     started = time.perf_counter()
     try:
-        plans = [plan_selftest(name, only=defect, seed=seed) for name in profiles]
+        plans = [plan_selftest(name, only=defect, seed=seed, reference=reference)
+                 for name in profiles]
     except SelftestError as exc:
         fail(str(exc))
     # One pool for every profile: a slot freed by one profile's last variant takes another's.
@@ -116,6 +128,8 @@ def _print_profile(result: Selftest) -> int:
                  if inconclusive else "") +
               f" · defects with unrelated failures: {unrelated}"
               f" · {busy:.0f} s of certifications, seed {result.seed}")
+    if result.target is not None:
+        out.print(f"reference target: {shown(result.target)}")
     out.print(f"reports: {shown(result.report_dir)}/ (selftest.json, one report per variant)")
     return sum(v.ok for v in variants)
 

@@ -33,12 +33,15 @@ Wrap = Callable[[Any], Any]            # receives an ASGI app, returns one
 @dataclass(frozen=True)
 class Defect:
     id: str
-    kind: str               # the simulator kind it applies to, e.g. "municipal"
+    kinds: tuple[str, ...]  # the simulator kinds it applies to, e.g. ("municipal",)
     requirement: str        # the catalog requirement it must trip
     description: str
     adjust: Adjust | None = None
     patch: Patch | None = None
     wrap: Wrap | None = None
+
+    def applies_to(self, kind: str) -> bool:
+        return kind in self.kinds
 
     def settings(self, settings: Settings) -> Settings:
         return self.adjust(settings) if self.adjust else settings
@@ -53,15 +56,19 @@ class Defect:
 _REGISTRY: dict[str, Defect] = {}
 
 
-def defect(id: str, kind: str, requirement: str, description: str, *,
+def defect(id: str, kind: str | tuple[str, ...], requirement: str, description: str, *,
            adjust: Adjust | None = None, patch: Patch | None = None,
            wrap: Wrap | None = None) -> Defect:
-    """Register a defect (called at import time by the modules of this package)."""
+    """Register a defect (called at import time by the modules of this package) for one
+    simulator kind, or several that share the parts it alters (e.g. ``("tax", "service")``)."""
     if id in _REGISTRY:
         raise ValueError(f"defect {id!r} is registered twice")
     if not (adjust or patch or wrap):
         raise ValueError(f"defect {id!r} changes nothing: give adjust, patch or wrap")
-    found = Defect(id, kind, requirement, description, adjust, patch, wrap)
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    if not kinds:
+        raise ValueError(f"defect {id!r} applies to no simulator kind")
+    found = Defect(id, kinds, requirement, description, adjust, patch, wrap)
     _REGISTRY[id] = found
     return found
 

@@ -1,6 +1,9 @@
-"""Negative controls of the information-provider profile (PRV-*), applied to the reference
-individual-resident-tax system (meshcert_simulators/tax/) from outside its code: an overriding
-subclass of its store or authenticator, or a middleware that alters its traffic."""
+"""Negative controls of the information-provider profile (PRV-*), applied from outside their
+code to the reference individual-resident-tax system (meshcert_simulators/tax/, kind ``tax``)
+and to every defined service (meshcert_simulators/service/, kind ``service``), which shares its
+parts: an overriding subclass of the store (the tax store, or a service's subclass of it) or the
+authenticator, or a middleware that alters the traffic of the provider API both serve
+(meshcert_simulators/contracts/provider_routes.py)."""
 
 from __future__ import annotations
 
@@ -17,10 +20,12 @@ from meshcert_simulators.common.identifiers import generate_my_number
 from meshcert_simulators.common.problems import Problem
 from meshcert_simulators.defects import defect
 from meshcert_simulators.defects._support import (
+    Patch,
     override,
     rewrite_requests,
     rewrite_responses,
 )
+from meshcert_simulators.service.store import ServiceStore
 from meshcert_simulators.tax.app import PROVIDE_ROLE
 from meshcert_simulators.tax.models import ITEM_NO_DATA
 from meshcert_simulators.tax.store import TaxStore
@@ -30,6 +35,7 @@ RECORDS = re.compile(r"^/v1/provision-records$")
 PUBLISH = re.compile(r"^/v1/copies/publish$")
 OTHER_YEAR_ITEM = "TM00000000000003"  # an item code nobody asked for
 SLOW_S = 0.3
+PROVIDERS = ("tax", "service")  # the simulator kinds these defects apply to
 
 
 def _items(change: Any) -> Any:
@@ -45,14 +51,16 @@ def _items(change: Any) -> Any:
 
 
 def _with_other_item(body: Any) -> Any:
-    """The asked item, and the person's figures of the year before as another item nobody
-    asked for — in the contract's item shape, so that only the item rule is broken."""
+    """The asked item, and the person's figures (the resident tax's: of the year before) as
+    another item nobody asked for — in the item's shape, so that only the item rule is
+    broken."""
     items = body.get("items") if isinstance(body, dict) else None
     provided = [i for i in items or () if isinstance(i, dict) and isinstance(i.get("payload"),
                                                                             dict)]
     if provided:
         payload = provided[0]["payload"]
-        earlier = {**payload, "tax_year": max(2000, payload.get("tax_year", 2001) - 1)}
+        earlier = ({**payload, "tax_year": max(2000, payload["tax_year"] - 1)}
+                   if isinstance(payload.get("tax_year"), int) else dict(payload))
         items.append({"item_code": OTHER_YEAR_ITEM, "status": "01", "message": None,
                       "payload": earlier})
     return body
@@ -66,6 +74,27 @@ def _levy_without_per_capita(item: dict[str, Any]) -> dict[str, Any]:
     if isinstance(payload, dict) and "income_levy" in payload:
         item["payload"] = {**payload, "total_levy": payload["income_levy"]}
     return item
+
+
+class _AnswersAnotherCode(ServiceStore):
+    """A defined service's item answered with the figures held for another 符号 (the next one
+    held for that item: a lookup keyed wrong); a 符号 it holds nothing for is still no data."""
+
+    def item_figures(self, code: str, item_code: str) -> tuple[dict[str, Any], int] | None:
+        if super().item_figures(code, item_code) is None:
+            return None
+        held = [(c, f, v) for c, i, f, v in self.all_item_figures() if i == item_code]
+        codes = [c for c, _, _ in held]
+        _, figures, version = held[(codes.index(code) + 1) % len(held)]
+        return figures, version
+
+
+def _service_store_as(cls: type) -> Patch:
+    """As :func:`_store_as`, for a defined service's store only (the tax store is left)."""
+    def patch(app: Any) -> None:
+        if isinstance(app.state.store, ServiceStore):
+            _store_as(cls)(app)
+    return patch
 
 
 # -- PRV-MYNUM-001 ------------------------------------------------------------------------------
@@ -126,9 +155,15 @@ class _ForgetsAnswers(TaxStore):
         return super().record(**fields)
 
 
-def _store_as(cls: type) -> Any:
+def _store_as(cls: type) -> Patch:
+    """Put ``cls``, an overriding subclass of the tax store, in place of the app's store — on
+    top of the store's own class (the tax store, or a defined service's subclass of it)."""
     def patch(app: Any) -> None:
-        app.state.store = override(app.state.store, cls)
+        store = app.state.store
+        base = type(store)
+        combined = cls if issubclass(cls, base) else type(
+            f"{cls.__name__}{base.__name__}", (cls, base), {})
+        app.state.store = override(store, combined)
     return patch
 
 
@@ -138,16 +173,21 @@ def _store_as(cls: type) -> Any:
 class _AnyClientProvides(Authenticator):
     """Every authenticated client may ask for provisions, not only the mesh."""
 
+    provide_role = PROVIDE_ROLE
+
     def identify(self, token: str) -> Caller:
         found = super().identify(token)
-        return Caller(found.client_id, found.roles | {PROVIDE_ROLE}, found.municipalities,
-                      found.via)
+        return Caller(found.client_id, found.roles | {self.provide_role},
+                      found.municipalities, found.via)
 
 
-def _authenticator_as(cls: type) -> Any:
-    def patch(app: Any) -> None:
-        app.state.authenticator = override(app.state.authenticator, cls)
-    return patch
+def _any_client_provides(app: Any) -> None:
+    twin = override(app.state.authenticator, _AnyClientProvides)
+    # The role the provisions need: the tax reference's, or the defined service's own.
+    service = getattr(app.state, "service", None)
+    if service is not None:
+        twin.provide_role = service.definition.provide_role
+    app.state.authenticator = twin
 
 
 # -- PRV-CONTRACT-001 ---------------------------------------------------------------------------
@@ -170,35 +210,37 @@ def _publish_at_once(body: Any) -> Any:
     return body
 
 
-defect("answers-other-items", "tax", "PRV-ITEM-001",
+defect("answers-other-items", PROVIDERS, "PRV-ITEM-001",
        "a provision answer carries, besides the asked item, another item with the person's "
-       "figures of the year before",
+       "figures (the resident tax's: of the year before)",
        wrap=rewrite_responses("POST", PROVISIONS, _with_other_item))
-defect("levy-without-per-capita", "tax", "PRV-DATA-001",
-       "the provided total_levy leaves out the per-capita levy (均等割)",
+defect("levy-without-per-capita", PROVIDERS, "PRV-DATA-001",
+       "the provided total_levy leaves out the per-capita levy (均等割); a defined service's "
+       "item carries the figures held for another 符号",
+       patch=_service_store_as(_AnswersAnotherCode),
        wrap=rewrite_responses("POST", PROVISIONS, _items(_levy_without_per_capita)))
-defect("mynumber-in-message", "tax", "PRV-MYNUM-001",
+defect("mynumber-in-message", PROVIDERS, "PRV-MYNUM-001",
        "each answered item's message names the person by a My Number",
        wrap=rewrite_responses("POST", PROVISIONS, _items(_my_number_in_message)))
-defect("unknown-code-as-404", "tax", "PRV-CODE-001",
+defect("unknown-code-as-404", PROVIDERS, "PRV-CODE-001",
        "an unknown 符号 is answered HTTP 404 instead of line 09 with item status 02",
        wrap=rewrite_responses("POST", PROVISIONS, instead=_no_data_as_404))
-defect("slow-provisions", "tax", "PRV-LAT-001",
+defect("slow-provisions", PROVIDERS, "PRV-LAT-001",
        f"every provision answer is delayed by {SLOW_S * 1000:.0f} ms",
        wrap=_slow_provisions)
-defect("refusals-not-recorded", "tax", "PRV-REC-001",
+defect("refusals-not-recorded", PROVIDERS, "PRV-REC-001",
        "only provided data gets an art. 23 record; no-data and not-provided answers get none",
        patch=_store_as(_OnlyProvisionsRecorded))
-defect("provisions-processed-twice", "tax", "PRV-DUP-001",
+defect("provisions-processed-twice", PROVIDERS, "PRV-DUP-001",
        "a record id is not remembered: a resend is processed and recorded again, another "
        "inquiry under a used record id is answered",
        patch=_store_as(_ForgetsAnswers))
-defect("provisions-for-any-client", "tax", "PRV-AUTH-001",
+defect("provisions-for-any-client", PROVIDERS, "PRV-AUTH-001",
        "any authenticated client may ask for provisions, not only the mesh",
-       patch=_authenticator_as(_AnyClientProvides))
-defect("records-page-off-contract", "tax", "PRV-CONTRACT-001",
+       patch=_any_client_provides)
+defect("records-page-off-contract", PROVIDERS, "PRV-CONTRACT-001",
        "the art. 23 records export adds a field the contract does not have",
        wrap=rewrite_responses("GET", RECORDS, _with_total))
-defect("copies-published-at-once", "tax", "PRV-COPY-001",
+defect("copies-published-at-once", PROVIDERS, "PRV-COPY-001",
        "publishing copies ignores the asked delay: J-LIS serves them at once",
        wrap=rewrite_requests("POST", PUBLISH, _publish_at_once))
