@@ -22,6 +22,26 @@ with warnings.catch_warnings():
 
 LG = "131016"  # 千代田区, hosted by the embedded topology's municipal simulator
 
+# The folders whose tests start processes (certifications, Locust, containers), longest first.
+PROCESS_FOLDERS = ("independent", "integration", "containers", "load")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that start processes first and the quick in-process ones last, so that
+    under ``-n`` no long certification starts at the end with one worker left to run it.
+    The sort is stable: a module's tests keep their order."""
+    tests = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        try:
+            folder = item.path.relative_to(tests).parts[0]
+        except ValueError:
+            return len(PROCESS_FOLDERS)
+        return PROCESS_FOLDERS.index(folder) if folder in PROCESS_FOLDERS else len(
+            PROCESS_FOLDERS)
+
+    items.sort(key=rank)
+
 
 def access_entries(output: str) -> list[dict[str, Any]]:
     """The access-log entries (a JSON object a line) among a simulator's output."""

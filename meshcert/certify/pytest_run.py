@@ -53,7 +53,8 @@ def pytest_env(work: Path) -> dict[str, str]:
     """The environment of the suites' pytest: this process's, without an outer pytest's
     worker variables, and with Hypothesis's storage (example database, caches) in the run's
     work folder, so a certification writes nothing into the project checkout (pytest's own
-    cache is off: ``-p no:cacheprovider``).
+    cache is off: ``-p no:cacheprovider``; no bytecode is written, so pytest keeps no rewritten
+    suite modules beside them either — whatever the calling environment says).
 
     Only the plugins the suites use are loaded (:data:`SUITE_PLUGINS`), not every one installed:
     pytest rewrites the asserts of every module of an auto-loaded plugin's distribution
@@ -61,7 +62,7 @@ def pytest_env(work: Path) -> dict[str, str]:
     cache is written (PYTHONDONTWRITEBYTECODE); the suites' own modules are still rewritten."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
-    env.update(PYTHONUNBUFFERED="1", COLUMNS="120",
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="120", PYTHONDONTWRITEBYTECODE="1",
                HYPOTHESIS_STORAGE_DIRECTORY=str(work / "hypothesis"),
                PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTEST_PLUGINS=",".join(SUITE_PLUGINS))
     return env
