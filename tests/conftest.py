@@ -23,7 +23,8 @@ with warnings.catch_warnings():
 LG = "131016"  # 千代田区, hosted by the embedded topology's municipal simulator
 
 # The folders whose tests start processes (certifications, Locust, containers), longest first.
-PROCESS_FOLDERS = ("independent", "integration", "containers", "load")
+PROCESS_FOLDERS = {folder: rank for rank, folder in enumerate(
+    ("independent", "integration", "containers", "load"))}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,12 +34,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).parent
 
     def rank(item: pytest.Item) -> int:
-        try:
-            folder = item.path.relative_to(tests).parts[0]
-        except ValueError:
-            return len(PROCESS_FOLDERS)
-        return PROCESS_FOLDERS.index(folder) if folder in PROCESS_FOLDERS else len(
-            PROCESS_FOLDERS)
+        folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
+        return PROCESS_FOLDERS.get(folder, len(PROCESS_FOLDERS))
 
     items.sort(key=rank)
 

@@ -53,8 +53,8 @@ def pytest_env(work: Path) -> dict[str, str]:
     """The environment of the suites' pytest: this process's, without an outer pytest's
     worker variables, and with Hypothesis's storage (example database, caches) in the run's
     work folder, so a certification writes nothing into the project checkout (pytest's own
-    cache is off: ``-p no:cacheprovider``; no bytecode is written, so pytest keeps no rewritten
-    suite modules beside them either — whatever the calling environment says).
+    cache is off: ``-p no:cacheprovider``; nor is bytecode written, whatever the caller's
+    environment says, so no rewritten suite module is cached beside its source).
 
     Only the plugins the suites use are loaded (:data:`SUITE_PLUGINS`), not every one installed:
     pytest rewrites the asserts of every module of an auto-loaded plugin's distribution
