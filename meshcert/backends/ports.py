@@ -25,9 +25,29 @@ BACKENDS = ("process", "docker")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    return free_ports([host])[0]
+
+
+def free_ports(hosts: Sequence[str]) -> list[int]:
+    """A free port on each of ``hosts``, all different: every probe stays bound until the last
+    is chosen, so the system cannot hand out one port twice (it did: two simulators of one
+    topology copy on the same port)."""
+    with contextlib.ExitStack() as probes:
+        ports = []
+        for host in hosts:
+            probe = probes.enter_context(socket.socket())
+            probe.bind((host, 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
+
+
+def assign_free_ports(simulators: dict[str, dict[str, Any]]) -> None:
+    """Put every simulator of a topology's ``simulators`` mapping on a free port of its host
+    (all different)."""
+    specs = list(simulators.values())
+    hosts = [spec.get("host", "127.0.0.1") for spec in specs]
+    for spec, port in zip(specs, free_ports(hosts), strict=True):
+        spec["port"] = port
 
 
 @contextlib.contextmanager
@@ -45,8 +65,7 @@ def on_free_ports(source: Path, names: Sequence[str], run_name: str, keep_runnin
     started: list[str] = []
     try:
         for attempt in range(1, PORT_ATTEMPTS + 1):
-            for spec in raw["simulators"].values():
-                spec["port"] = free_port(spec.get("host", "127.0.0.1"))
+            assign_free_ports(raw["simulators"])
             raw["name"] = run_name
             topology_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
                                      encoding="utf-8")

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from meshcert.backends.ports import free_port
+from meshcert.backends.ports import assign_free_ports
 from meshcert_suites.resident_registry.builders import ADDRESS, move_in, movement, person
 from tests.api.jpki_gateway_support import ADMIN, LG, PURPOSE, RAW, SERVICES
 from tests.integration.served import serving
@@ -26,8 +26,7 @@ pytestmark = pytest.mark.slow
 
 def start(tmp_path: Path) -> tuple[ExitStack, dict[str, str]]:
     raw: dict[str, Any] = yaml.safe_load(yaml.safe_dump(RAW))
-    for spec in raw["simulators"].values():
-        spec["port"] = free_port()
+    assign_free_ports(raw["simulators"])
     topology = tmp_path / "topology.yaml"
     topology.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     urls = {name: f"http://127.0.0.1:{spec['port']}" for name, spec in raw["simulators"].items()}

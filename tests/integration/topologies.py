@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from meshcert.backends.ports import free_port
+from meshcert.backends.ports import assign_free_ports
 from meshcert_simulators.common.topology import with_absolute_paths
 
 
@@ -17,8 +17,7 @@ def copy_on_free_ports(source: Path, path: Path,
     """Write to ``path`` a copy of topology ``source`` with its key paths absolute and every
     simulator on a free port (``change`` may alter it first); return what was written."""
     data = with_absolute_paths(yaml.safe_load(source.read_text(encoding="utf-8")), source.parent)
-    for spec in data["simulators"].values():
-        spec["port"] = free_port()
+    assign_free_ports(data["simulators"])
     if change is not None:
         change(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
