@@ -157,6 +157,9 @@ def _unrelated(reference: Variant, variants: tuple[Variant, ...]) -> list[str]:
               for v in variants if v.unrelated]
     lines += [f"  {v.defect} also errors on {', '.join(v.unrelated_errors)} (harness errors)"
               for v in variants if v.unrelated_errors]
+    lines += [f"  {v.defect or '(reference)'}: {', '.join(v.not_reproduced)} failed once, "
+              "passed when certified again alone (not reproduced: the machine's load)"
+              for v in (reference, *variants) if v.not_reproduced]
     return lines
 
 

@@ -149,3 +149,34 @@ def test_a_shared_pool_starts_the_longest_profiles_certifications_first_and_inte
     assert profiles[:3] == ["mesh-inquirer", "information-provider", "resident-registry"]
     inquirer = [i for i, name in enumerate(profiles) if name == "mesh-inquirer"]
     assert inquirer == list(range(0, 3 * len(inquirer), 3))
+
+
+@pytest.mark.parametrize("second_verdict, ok", [("pass", True), ("fail", False)])
+def test_an_unrelated_failure_is_certified_again_and_only_a_pass_clears_it(
+        monkeypatch, tmp_path, second_verdict, ok):
+    """A requirement failing beside the defect's own is certified again alone, same defect
+    and seed: a pass then is the machine's load (listed, not hidden); a failure again is the
+    defect's reach (too broad)."""
+    from types import SimpleNamespace
+
+    import meshcert.certify.selftest as selftest_module
+
+    catalog = load_catalog()
+    [(defect, requirement, level)] = planned_defects(catalog, "resident-registry")[:1]
+    other = next(r.id for r in catalog.for_profile("resident-registry") if r.id != requirement)
+    calls = []
+
+    def certify(target, *, requirements=None, defect=None, seed=None, out_dir=None):
+        calls.append((requirements, defect, seed))
+        verdicts = ({other: second_verdict} if requirements else
+                    {requirement: "fail", other: "fail"})
+        return SimpleNamespace(verdicts=verdicts, report_dir=out_dir, harness_error=None)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(selftest_module, "certify", certify)
+    plan = selftest_module.plan_selftest("resident-registry", only=[defect])
+    variant = plan.run(defect, requirement, level)
+    assert calls == [(None, defect, plan.seed), ([other], defect, plan.seed)]
+    assert variant.ok is ok and variant.detected
+    assert variant.not_reproduced == ((other,) if ok else ())
+    assert variant.unrelated == (() if ok else (other,))
