@@ -15,10 +15,11 @@ import httpx
 import pytest
 import yaml
 
+from meshcert.backends.ports import assign_free_ports
 from meshcert_simulators.service import population
 from meshcert_simulators.service.definition import load
 from tests.integration.test_mesh_copy_path import MESH_TOPOLOGY, token
-from tests.integration.topologies import copy_on_free_ports, free_port
+from tests.integration.topologies import copy_on_free_ports
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,8 @@ def test_a_new_area_from_a_folder_of_data_answers_through_the_mesh(tmp_path: Pat
         kept = {"mesh", "authz"}
         data["simulators"] = {n: s for n, s in data["simulators"].items() if n in kept}
         data["simulators"]["gakko"] = {"kind": "service", "service": str(folder),
-                                       "host": "127.0.0.1", "port": free_port()}
+                                       "host": "127.0.0.1"}
+        assign_free_ports(data["simulators"])  # all three on different ports
         data["institutions"] = [i for i in data["institutions"]
                                 if i.get("simulator") in (None, *kept)]
 
